@@ -82,7 +82,7 @@ class OfflineExtractor:
                     ex.entity_types[name] = label
         topic = normalize_phrase(passage.title) if passage.title else ""
         if not topic:
-            topic = next(iter(counts), "")
+            topic = _first_subject(doc, spans) or next(iter(counts), "")
         ex.entities = list(counts)
         triples: dict[str, Triple] = {}
         for sent in doc.sents:
@@ -122,6 +122,16 @@ def _phrase_spans(doc: Any) -> dict[int, tuple[Any, str]]:
     return spans
 
 
+def _first_subject(doc: Any, spans: dict[int, tuple[Any, str]]) -> str:
+    """The passage's topic when it has no title: the first sentence's subject phrase."""
+    for sent in doc.sents:
+        for tok in sent:
+            if tok.dep_ in SUBJ and tok.i in spans:
+                return normalize_phrase(spans[tok.i][0].text)
+        break
+    return ""
+
+
 def _is_junk(name: str) -> bool:
     return name in PRONOUNS or len(name) < 2
 
@@ -138,13 +148,31 @@ def _phrase_for(tok: Any, spans: dict[int, tuple[Any, str]]) -> Any:
     """The phrase a head token stands for: its entity/chunk, else the token itself."""
     if tok.i in spans:
         return spans[tok.i][0]
-    if tok.pos_ in ("PROPN", "PRON"):  # bare common nouns ("form", "journal") are too vague
+    if tok.pos_ in ("PROPN", "PRON"):
         return tok
-    return None
+    for c in tok.children:  # "the architect Paul Dreyer": the name, not the role
+        if c.dep_ == "appos" and c.i in spans:
+            return spans[c.i][0]
+    return None  # bare common nouns ("form", "journal") are too vague to be nodes
 
 
 def _with_conjuncts(tok: Any) -> list[Any]:
     return [tok, *[c for c in tok.conjuncts if c.pos_ == tok.pos_]]
+
+
+def _subjects(verb: Any) -> list[Any]:
+    """Who does the verb: its own subject, a coordinated verb's, or the noun it modifies."""
+    subjects = [c for c in verb.children if c.dep_ in SUBJ]
+    if subjects:
+        return subjects
+    if verb.dep_ == "conj" and verb.head.pos_ in ("VERB", "AUX"):
+        return [c for c in verb.head.children if c.dep_ in SUBJ]
+    if verb.dep_ in ("acl", "relcl"):  # "a university founded by X", "X, which ..."
+        head = verb.head
+        if head.dep_ == "attr":  # "H is a university founded by X" -> H
+            return [c for c in head.head.children if c.dep_ in SUBJ] or [head]
+        return [head]
+    return []
 
 
 def _sentence_triples(sent: Any, spans: dict[int, tuple[Any, str]]) -> list[tuple[Any, str, Any]]:
@@ -152,12 +180,11 @@ def _sentence_triples(sent: Any, spans: dict[int, tuple[Any, str]]) -> list[tupl
     for tok in sent:
         if tok.pos_ not in ("VERB", "AUX"):
             continue
-        subjects = [c for c in tok.children if c.dep_ in SUBJ]
-        if not subjects and tok.dep_ == "conj" and tok.head.pos_ in ("VERB", "AUX"):
-            subjects = [c for c in tok.head.children if c.dep_ in SUBJ]
+        subjects = _subjects(tok)
         if not subjects:
             continue
-        verb = tok.lemma_.lower() if tok.pos_ == "VERB" else "is"
+        # the verb as written reads best in a fact ("premiered at", "founded by")
+        verb = "is" if tok.pos_ == "AUX" else tok.text.lower()
         prt = " ".join(c.text.lower() for c in tok.children if c.dep_ == "prt")
         rel = f"{verb} {prt}".strip()
         objects: list[tuple[str, Any]] = []

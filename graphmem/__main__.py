@@ -1,0 +1,5 @@
+"""``python -m graphmem`` runs the CLI."""
+
+from graphmem.cli import main
+
+main()

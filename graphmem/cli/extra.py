@@ -1,0 +1,1 @@
+"""More CLI commands (evaluation, questions, note history), registered on import."""

@@ -1,0 +1,1 @@
+"""LLM room: OpenAI-compatible client, prompts, response cache, JSON repair."""

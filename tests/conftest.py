@@ -1,0 +1,64 @@
+"""Shared fixtures: the real embedding model, the demo corpus, fresh stores on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Tests never inherit a user's LLM endpoint: the LLM tests start their own server.
+for var in ("GRAPHMEM_LLM_MODEL", "GRAPHMEM_LLM_BASE_URL", "GRAPHMEM_LLM_API_KEY",
+            "OPENAI_API_KEY", "OPENAI_BASE_URL", "GRAPHMEM_STORE", "GRAPHMEM_EXTRACTOR"):
+    os.environ.pop(var, None)
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from graphmem.embeddings import load_embedder
+
+    return load_embedder()
+
+
+@pytest.fixture(scope="session")
+def demo_corpus() -> list[dict]:
+    return json.loads((EXAMPLES / "demo_corpus.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def demo_questions() -> list[dict]:
+    return json.loads((EXAMPLES / "demo_questions.json").read_text())
+
+
+@pytest.fixture
+def make_memory(tmp_path, embedder):
+    """Open Memory objects on fresh directories; closes them after the test."""
+    from graphmem import Memory
+
+    opened = []
+
+    def factory(name: str = "mem", **overrides):
+        mem = Memory(tmp_path / name, embedder=embedder, **overrides)
+        opened.append(mem)
+        return mem
+
+    yield factory
+    for mem in opened:
+        mem.close()
+
+
+@pytest.fixture(scope="session")
+def demo_memory(tmp_path_factory, embedder):
+    """The demo corpus indexed once with the offline extractor (read-only for tests)."""
+    from graphmem import Memory
+
+    mem = Memory(tmp_path_factory.mktemp("demo") / "store", embedder=embedder)
+    mem.index(EXAMPLES / "demo_corpus.json")
+    yield mem
+    mem.close()
