@@ -155,10 +155,11 @@ def docs(store: StoreOpt = None,
          limit: Annotated[int, typer.Option(help="Show at most this many.")] = 50) -> None:
     """List indexed documents and their IDs."""
     rows = open_memory(store).store.documents()
-    table = Table("id", "title", "passages", "complete", "source")
+    table = Table("title", "passages", "complete", "source")
+    table.add_column("id", no_wrap=True, min_width=22)
     for d in rows[:limit]:
-        table.add_row(d.id, d.title[:50], str(d.n_passages), "yes" if d.complete else "no",
-                      d.source[:40])
+        table.add_row(d.title[:50], str(d.n_passages), "yes" if d.complete else "no",
+                      d.source[:40], d.id)
     console.print(table)
     if len(rows) > limit:
         console.print(f"... {len(rows) - limit} more")
