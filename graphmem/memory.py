@@ -21,10 +21,11 @@ from graphmem.indexing.extractor import Extractor
 from graphmem.indexing.ingest import read_items, read_source
 from graphmem.indexing.openie import read_openie
 from graphmem.indexing.pipeline import Indexer, Progress
-from graphmem.retrieval.dense import dense_scores, top_k
+from graphmem.retrieval.recipes import Recipe, get_recipe
+from graphmem.retrieval.retriever import Ranked, Retriever
 from graphmem.store.base import DeleteReport, Store
 from graphmem.store.sqlite import SQLiteStore
-from graphmem.types import Document, Explanation, Extraction, Hit, IndexReport, IngestProblem
+from graphmem.types import Document, Extraction, Hit, IndexReport, IngestProblem
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class Memory:
         self.store: Store = SQLiteStore(config.store, config.embedding_model)
         self._embedder = embedder
         self._extractor: Extractor | None = None
+        self._retriever: Retriever | None = None
 
     # --- shared objects -----------------------------------------------------------
     @property
@@ -111,35 +113,38 @@ class Memory:
         return self.store.delete_document(doc_id)
 
     # --- retrieval ----------------------------------------------------------------
-    def search(self, query: str, k: int = 5) -> list[Hit]:
-        """The ``k`` passages most relevant to ``query``, best first."""
-        return self.search_many([query], k)[0]
+    def search(self, query: str, k: int = 5, recipe: str | Recipe | None = None,
+               explain: bool = True) -> list[Hit]:
+        """The ``k`` passages most relevant to ``query``, best first, each with why.
 
-    def search_many(self, queries: list[str], k: int = 5) -> list[list[Hit]]:
-        """Search several queries at once (batched embedding and scoring)."""
-        ids, mat = self.store.vectors("passage")
-        if not queries:
-            return []
-        qv = self.embedder.embed_queries(list(queries))
-        scores = dense_scores(qv, mat)
-        out = []
-        for row in scores:
-            order = top_k(row, k)
-            out.append(self._hits([ids[i] for i in order], [float(row[i]) for i in order],
-                                  [float(row[i]) for i in order], None))
-        return out
+        ``recipe`` picks the method (``hybrid``, ``hipporag2``, ``dense`` or a
+        :class:`~graphmem.retrieval.recipes.Recipe`); default from the config.
+        """
+        return self.search_many([query], k, recipe, explain)[0]
 
-    def _hits(self, pids: list[str], scores: list[float], dense: list[float],
-              whys: list[Explanation] | None) -> list[Hit]:
+    def search_many(self, queries: list[str], k: int = 5, recipe: str | Recipe | None = None,
+                    explain: bool = True) -> list[list[Hit]]:
+        """Search several queries at once: one embedding call and one batched walk."""
+        chosen = get_recipe(recipe or self.config.retrieval).with_(top_facts=self.config.top_facts)
+        ranked = self.retriever.search_many(list(queries), k, chosen, explain,
+                                            damping=self.config.damping)
+        return [self._hits(r) for r in ranked]
+
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            self._retriever = Retriever(self.store, self.embedder, self.config.store,
+                                        self.config.ppr_tol, self.config.ppr_max_iter)
+        return self._retriever
+
+    def _hits(self, ranked: list[Ranked]) -> list[Hit]:
+        pids = [r.passage_id for r in ranked]
         passages = self.store.get_passages(pids)
         docs = self.store.passage_documents(pids)
-        hits = []
-        for rank, pid in enumerate(pids):
-            p = passages[pid]
-            hits.append(Hit(passage_id=pid, title=p.title, text=p.text, score=scores[rank],
-                            rank=rank + 1, doc_ids=docs.get(pid, []), dense_score=dense[rank],
-                            why=whys[rank] if whys else Explanation(method="dense")))
-        return hits
+        return [Hit(passage_id=r.passage_id, title=passages[r.passage_id].title,
+                    text=passages[r.passage_id].text, score=r.score, rank=i + 1,
+                    doc_ids=docs.get(r.passage_id, []), dense_score=r.dense, why=r.why)
+                for i, r in enumerate(ranked)]
 
     # --- inspection ---------------------------------------------------------------
     def stats(self) -> dict[str, Any]:

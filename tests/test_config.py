@@ -12,7 +12,7 @@ from graphmem.config import Config, ConfigError
 def test_defaults_need_nothing():
     c = Config.from_env(env={})
     assert c.store == Path("graphmem_data") and not c.llm_configured
-    assert c.embedding_model == "all-MiniLM-L6-v2" and c.damping == 0.5
+    assert c.embedding_model == "all-MiniLM-L6-v2" and c.damping is None
 
 
 def test_env_vars_and_openai_fallbacks():

@@ -1,1 +1,100 @@
-"""More CLI commands (evaluation, questions, note history), registered on import."""
+"""CLI commands beyond the basics: evaluation (and, as they land, questions and history)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from graphmem.cli import app, console
+from graphmem.cli.common import StoreOpt, fail_cleanly, open_memory, progress_bars
+
+eval_app = typer.Typer(help="Measure graphmem on your own data (recall, QA, memory).",
+                       no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+QuestionsOpt = Annotated[Path, typer.Option(
+    "--questions", exists=True, dir_okay=False,
+    help="JSON list of questions with 'paragraphs' marked 'is_supporting' (MuSiQue format).")]
+CorpusOpt = Annotated[Path | None, typer.Option(
+    "--corpus", exists=True, dir_okay=False, help="JSON list of {title, text} passages.")]
+OpenieOpt = Annotated[Path | None, typer.Option(
+    "--openie", exists=True, dir_okay=False,
+    help="Build the graph from this HippoRAG-format OpenIE file instead of extracting.")]
+JsonOut = Annotated[Path | None, typer.Option("--json", help="Write the results here as JSON.")]
+
+
+class _EvalStore:
+    """The store to evaluate in: the given directory, or a temporary one removed after."""
+
+    def __init__(self, store: Path | None) -> None:
+        self.tmp = None if store else Path(tempfile.mkdtemp(prefix="graphmem-eval-"))
+        self.path = store or self.tmp / "store"
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _recall_table(title: str, rows: dict[str, dict[str, float]]) -> Table:
+    keys = list(next(iter(rows.values())))
+    table = Table(title=title)
+    table.add_column("system")
+    for k in keys:
+        table.add_column(k, justify="right")
+    for name, rec in rows.items():
+        table.add_row(name, *(f"{100 * rec[k]:.1f}" for k in keys))
+    return table
+
+
+def _write(out: Path | None, result: dict[str, Any]) -> None:
+    if out is not None:
+        out.write_text(json.dumps(result, indent=2))
+        console.print(f"wrote {out}")
+
+
+@eval_app.command("retrieval")
+@fail_cleanly
+def eval_retrieval(
+    questions: QuestionsOpt,
+    corpus: CorpusOpt = None,
+    openie: OpenieOpt = None,
+    store: StoreOpt = None,
+    recipe: Annotated[str | None, typer.Option(
+        help="hybrid | hipporag2 | dense (default from config).")] = None,
+    out: JsonOut = None,
+) -> None:
+    """Recall@1/2/5/10/20 of graphmem, dense and BM25 on the same store, plus latency.
+
+    Without --store the evaluation runs in a temporary store that is removed afterwards.
+    """
+    from graphmem.eval.retrieval import evaluate_retrieval, load_questions
+
+    if corpus is None and openie is None:
+        raise typer.BadParameter("give --corpus, --openie, or both")
+    qs = load_questions(questions)
+    with _EvalStore(store) as path:
+        mem = open_memory(path)
+        with progress_bars(console) as progress:
+            result = evaluate_retrieval(mem, qs, corpus, openie, recipe, progress)
+        mem.close()
+    console.print(_recall_table(
+        f"retrieval recall on {result['n_questions']} questions (percent)",
+        {result["system"].split(" recipe=")[1].split()[0]: result["recall"],
+         **result["baselines"]}))
+    t = result["timings"]
+    console.print(f"index {t['index_s']:.1f}s, query p50 {t['query_ms_p50']:.1f} ms, "
+                  f"p95 {t['query_ms_p95']:.1f} ms")
+    if result["gold_documents_missing_from_store"]:
+        console.print(f"[yellow]{result['gold_documents_missing_from_store']} gold paragraphs "
+                      "are not in the store: check that the corpus matches the questions"
+                      "[/yellow]")
+    _write(out, result)

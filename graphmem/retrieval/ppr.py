@@ -60,7 +60,6 @@ def ppr_single(indptr, indices, norm_w, dangling, bounds, reset, damping, tol,
     Returns ``(scores, iterations)``; stops when the L1 change of an iteration is below
     ``tol``. ``bounds`` splits the rows into blocks of about equal edge count.
     """
-    n = reset.shape[0]
     p = reset.copy()
     q = np.empty_like(p)
     nb = bounds.shape[0] - 1
