@@ -42,13 +42,15 @@ def corpus(tmp_path, demo_corpus):
     return path
 
 
-def run_and_kill(store, path, rng) -> bool:
+def run_and_kill(store, path, rng, errlog) -> bool:
     """Start indexing in a subprocess and SIGKILL it; True if it was killed mid-run."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(store), str(path)],
-                            stdout=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=errlog.open("w"), text=True,
+                            env=env)
     target = rng.randint(1, 10)
     seen = 0
+    finished = False
     try:
         for line in proc.stdout:
             if line.strip() == "batch":
@@ -57,12 +59,16 @@ def run_and_kill(store, path, rng) -> bool:
                     time.sleep(rng.uniform(0.0, 0.3))
                     break
             if line.strip() == "done":
+                finished = True
                 break
-        killed = proc.poll() is None
         proc.send_signal(signal.SIGKILL)
     finally:
         proc.wait(timeout=60)
         proc.stdout.close()
+    # killed mid-run unless it said "done" (or exited by itself before the signal)
+    killed = not finished and proc.returncode == -signal.SIGKILL
+    if not finished and not killed:  # it ended by itself without finishing: a crash
+        raise AssertionError(f"indexing subprocess failed:\n{errlog.read_text()[-3000:]}")
     return killed
 
 
@@ -71,7 +77,7 @@ def test_kill9_then_resume_equals_uninterrupted(tmp_path, demo_corpus, embedder)
     seed = int(os.environ.get("GRAPHMEM_TEST_SEED", time.time()))
     rng = random.Random(seed)
     crashed = tmp_path / "crashed"
-    kills = [run_and_kill(crashed, path, rng) for _ in range(2)]
+    kills = [run_and_kill(crashed, path, rng, tmp_path / f"stderr{i}.txt") for i in range(2)]
     assert any(kills), f"the indexing run finished before it could be killed (seed {seed})"
 
     with Memory(crashed, embedder=embedder, index_batch_size=4) as mem:
