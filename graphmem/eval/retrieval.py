@@ -9,6 +9,7 @@ the chunker split are judged fairly. Baselines run on the same store in the same
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -48,6 +49,7 @@ def to_documents(mem: Memory, passage_ids: list[str]) -> list[str]:
 def bm25_rankings(mem: Memory, queries: list[str], k: int) -> list[list[str]]:
     import bm25s
 
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     pids = mem.store.passage_ids()
     passages = mem.store.get_passages(pids)
     corpus = [f"{passages[p].title}\n{passages[p].text}" for p in pids]

@@ -125,6 +125,8 @@ class Indexer:
         batches = self.batches(plan)
         n_pending = sum(s.pending for s in plan.slots)
         self.progress("index", 0, n_pending)
+        if extractions is None and n_pending:
+            self.progress("extract", 0, n_pending)
         for batch in batches:
             self._run_batch(batch, plan, extractions, report, run_id, note_metadata or {})
         report.seconds = time.perf_counter() - t0
