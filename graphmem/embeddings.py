@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import threading
+import warnings
 from pathlib import Path
 from typing import Protocol
 
@@ -212,7 +213,8 @@ def export_onnx(model_dir: Path, cache_dir: Path | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
     axes = {0: "batch", 1: "seq"}
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer chatter about a fixed, known-good export
         torch.onnx.export(wrapper, (dummy, dummy, torch.zeros_like(dummy)), str(tmp),
                           input_names=["input_ids", "attention_mask", "token_type_ids"],
                           output_names=["last_hidden_state"],
@@ -253,7 +255,3 @@ def text_hash(text: str) -> str:
     """The key of a string in the embedding cache (and of content-addressed IDs)."""
     return hashlib.blake2b(text.encode("utf-8"), digest_size=10).hexdigest()
 
-
-if __name__ == "__main__":  # `python -m graphmem.embeddings` prepares the ONNX export
-    logging.basicConfig(level=logging.INFO)
-    print(export_onnx(resolve_model_dir(DEFAULT_MODEL)))  # noqa: T201

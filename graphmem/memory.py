@@ -16,16 +16,28 @@ from typing import Any
 
 from graphmem.config import Config
 from graphmem.embeddings import Embedder, load_embedder
+from graphmem.evolution import Added, Evolver
 from graphmem.indexing import make_extractor
 from graphmem.indexing.extractor import Extractor
 from graphmem.indexing.ingest import read_items, read_source
 from graphmem.indexing.openie import read_openie
 from graphmem.indexing.pipeline import Indexer, Progress
+from graphmem.llm.client import LLMClient
+from graphmem.retrieval.filter import FactFilter
+from graphmem.retrieval.reader import Answer, answer_question
 from graphmem.retrieval.recipes import Recipe, get_recipe
 from graphmem.retrieval.retriever import Ranked, Retriever
 from graphmem.store.base import DeleteReport, Store
 from graphmem.store.sqlite import SQLiteStore
-from graphmem.types import Document, Extraction, Hit, IndexReport, IngestProblem
+from graphmem.types import (
+    Document,
+    Extraction,
+    Hit,
+    IndexReport,
+    IngestProblem,
+    Note,
+    NoteVersion,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +61,8 @@ class Memory:
         self._embedder = embedder
         self._extractor: Extractor | None = None
         self._retriever: Retriever | None = None
+        self._llm: LLMClient | None = None
+        self._evolver: Evolver | None = None
 
     # --- shared objects -----------------------------------------------------------
     @property
@@ -60,9 +74,16 @@ class Memory:
         return self._embedder
 
     @property
+    def llm(self) -> LLMClient | None:
+        """The LLM client (cached in this store), or None when no endpoint is configured."""
+        if self._llm is None and self.config.llm_configured:
+            self._llm = LLMClient.from_config(self.config, self.store)
+        return self._llm
+
+    @property
     def extractor(self) -> Extractor:
         if self._extractor is None:
-            self._extractor = make_extractor(self.config)
+            self._extractor = make_extractor(self.config, self.llm)
         return self._extractor
 
     def close(self) -> None:
@@ -108,6 +129,48 @@ class Memory:
         return Indexer(self.store, self.embedder, None, self.config,
                        progress).run(read_items(docs), extractions=extractions, chunk=False)
 
+    def add(self, text: str, timestamp: str | None = None,
+            metadata: dict[str, Any] | None = None) -> Added:
+        """Add one memory (a chat turn, an observation) and let the memory evolve around it.
+
+        The memory becomes a note with keywords, tags and context; its entities and facts
+        join the graph; then (``evolve_on_add``) its nearest notes are reconsidered: the
+        LLM, or the offline policy without one, may link them and rewrite their context
+        and tags, each rewrite kept as a new version.
+        """
+        doc = Document(title="", text=text, source="add", metadata=dict(metadata or {}),
+                       timestamp=timestamp)
+        report = Indexer(self.store, self.embedder, self.extractor, self.config).run(
+            read_items([doc]), note_metadata={doc.id: dict(metadata or {})})
+        ids = self.store.passage_ids(doc.id)
+        outcomes = ([self.evolver.evolve(p) for p in report.new_passage_ids]
+                    if self.config.evolve_on_add else [])
+        notes = self.store.get_notes(ids)
+        return Added(doc_id=doc.id, notes=[notes[i] for i in ids if i in notes],
+                     evolution=outcomes, skipped=[p.reason for p in report.problems])
+
+    @property
+    def evolver(self) -> Evolver:
+        if self._evolver is None:
+            self._evolver = Evolver(self.store, self.embedder, self.config, self.llm)
+        return self._evolver
+
+    def note(self, note_id: str) -> Note:
+        """A note as it is now (content, keywords, tags, context, links, version)."""
+        notes = self.store.get_notes([note_id])
+        if note_id not in notes:
+            raise KeyError(f"no note {note_id!r} in this store")
+        return notes[note_id]
+
+    def history(self, note_id: str) -> list[NoteVersion]:
+        """Every version of a note, oldest first, with the event that produced it."""
+        return self.store.note_history(note_id)
+
+    def revert(self, event_id: str) -> list[str]:
+        """Undo an evolution event: its links go, the notes it rewrote get their old
+        attributes back (as a new version). Returns the restored note IDs."""
+        return self.store.revert_event(event_id)
+
     def delete(self, doc_id: str) -> DeleteReport:
         """Delete a document and every passage, entity, triple and edge only it supported."""
         return self.store.delete_document(doc_id)
@@ -133,9 +196,22 @@ class Memory:
     @property
     def retriever(self) -> Retriever:
         if self._retriever is None:
+            use_filter = self.config.llm_filter_facts and self.llm is not None
             self._retriever = Retriever(self.store, self.embedder, self.config.store,
-                                        self.config.ppr_tol, self.config.ppr_max_iter)
+                                        self.config.ppr_tol, self.config.ppr_max_iter,
+                                        FactFilter(self.llm) if use_filter else None)
         return self._retriever
+
+    def ask(self, question: str, k: int = 5, multi_hop: bool = False,
+            max_steps: int = 3) -> Answer:
+        """Answer from the memory: the answer, the passages it cites, and the trace.
+
+        With ``multi_hop`` the model reasons step by step, retrieving again after each
+        step (IRCoT style). Without an LLM endpoint the answer is None and the evidence
+        passages are returned with a message saying what to configure.
+        """
+        return answer_question(question, lambda q, n: self.search(q, n), self.llm, k,
+                               multi_hop, max_steps)
 
     def _hits(self, ranked: list[Ranked]) -> list[Hit]:
         pids = [r.passage_id for r in ranked]

@@ -37,6 +37,10 @@ class Document:
 
     @property
     def id(self) -> str:
+        """Same title, text and timestamp: same document (a repeated memory at another
+        time is another document, though its passage is stored once)."""
+        if self.timestamp:
+            return content_id("d:", self.title, self.text, self.timestamp)
         return content_id("d:", self.title, self.text)
 
 
@@ -210,6 +214,8 @@ class IndexReport:
     extractor: str = ""
     problems: list[IngestProblem] = field(default_factory=list)
     seconds: float = 0.0
+    new_passage_ids: list[str] = field(default_factory=list)
+    """Passages this run added (in order): what evolution looks at next."""
 
 
 @dataclass

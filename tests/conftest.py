@@ -62,3 +62,33 @@ def demo_memory(tmp_path_factory, embedder):
     mem.index(EXAMPLES / "demo_corpus.json")
     yield mem
     mem.close()
+
+
+@pytest.fixture(scope="session")
+def llm_server(tmp_path_factory):
+    """The real local model (Qwen2.5-Coder-0.5B, sha256-checked) served on 127.0.0.1."""
+    from graphmem.llm.local import LocalServer, assemble
+
+    log = tmp_path_factory.mktemp("llm") / "server.log"
+    with LocalServer(assemble(), log_path=log) as server:
+        yield server
+
+
+@pytest.fixture
+def llm_memory(tmp_path, embedder, llm_server):
+    """Memory objects wired to the real local model (short answers to keep tests quick)."""
+    from graphmem import Memory
+
+    opened = []
+
+    def factory(name: str = "llm-mem", **overrides):
+        overrides.setdefault("llm_max_tokens", 256)
+        mem = Memory(tmp_path / name, embedder=embedder, llm_model="qwen-0.5b",
+                     llm_base_url=llm_server.base_url, llm_api_key="sk-local",
+                     llm_concurrency=2, **overrides)
+        opened.append(mem)
+        return mem
+
+    yield factory
+    for mem in opened:
+        mem.close()

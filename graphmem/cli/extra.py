@@ -98,3 +98,66 @@ def eval_retrieval(
                       "are not in the store: check that the corpus matches the questions"
                       "[/yellow]")
     _write(out, result)
+
+
+@eval_app.command("qa")
+@fail_cleanly
+def eval_qa(
+    questions: QuestionsOpt,
+    corpus: CorpusOpt = None,
+    openie: OpenieOpt = None,
+    store: StoreOpt = None,
+    k: Annotated[int, typer.Option("-k", help="Passages shown to the reader.")] = 5,
+    multi_hop: Annotated[bool, typer.Option("--multi-hop", help="Iterative reasoning.")] = False,
+    limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    out: JsonOut = None,
+) -> None:
+    """Exact match and token F1 of the LLM's answers, plus recall of what it was shown."""
+    from graphmem.eval.qa import evaluate_qa
+    from graphmem.eval.retrieval import load_questions
+
+    if corpus is None and openie is None:
+        raise typer.BadParameter("give --corpus, --openie, or both")
+    qs = load_questions(questions)[:limit]
+    with _EvalStore(store) as path:
+        mem = open_memory(path)
+        with progress_bars(console) as progress:
+            result = evaluate_qa(mem, qs, corpus, openie, k, multi_hop, progress)
+        usage = mem.store.usage()
+        mem.close()
+    console.print(f"[bold]{result['system']}[/bold] on {result['n_questions']} questions: "
+                  f"EM {100 * result['exact_match']:.1f}, F1 {100 * result['f1']:.1f}, "
+                  f"recall " + ", ".join(f"{key} {100 * v:.1f}"
+                                         for key, v in result["recall"].items()))
+    from graphmem.llm.usage import usage_table
+
+    console.print(usage_table(usage))
+    _write(out, result)
+
+
+@app.command()
+@fail_cleanly
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    k: Annotated[int, typer.Option("-k", help="Passages to retrieve.")] = 5,
+    multi_hop: Annotated[bool, typer.Option(
+        "--multi-hop", help="Reason step by step, retrieving again after each step.")] = False,
+    steps: Annotated[int, typer.Option(help="Most reasoning steps with --multi-hop.")] = 3,
+    store: StoreOpt = None,
+) -> None:
+    """Answer a question from the memory, citing the passages used."""
+    mem = open_memory(store)
+    ans = mem.ask(question, k=k, multi_hop=multi_hop, max_steps=steps)
+    if ans.answer:
+        console.print(f"[bold green]{ans.answer}[/bold green]")
+        if ans.reasoning:
+            console.print(f"[dim]{ans.reasoning}[/dim]")
+    elif ans.message:
+        console.print(f"[yellow]{ans.message}[/yellow]")
+    for step in ans.trace:
+        console.print(f"[dim]- {step}[/dim]")
+    label = "cited passages" if ans.llm_used else "evidence passages"
+    console.print(f"[bold]{label}:[/bold]")
+    for h in ans.cited:
+        console.print(f"  [{h.rank}] [cyan]{h.title or h.passage_id}[/cyan]: "
+                      f"{h.text[:200]}{'...' if len(h.text) > 200 else ''}")

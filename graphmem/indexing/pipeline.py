@@ -181,6 +181,7 @@ class Indexer:
         report.extraction_problems += len(problems)
         report.documents_indexed += sum(r.complete for r in records.values())
         report.passages_indexed += res.passages_added
+        report.new_passage_ids.extend(res.passage_ids)
         report.entities_added += len(res.entities_added)
         report.triples_added += res.triples_added
         report.synonym_edges_added += res.synonyms_added

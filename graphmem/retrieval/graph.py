@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 KIND_WEIGHTS = {"relation": 1.0, "mention": 1.0, "synonym": 1.0, "link": 1.0}
 KIND_CODES = {"relation": 0, "mention": 1, "synonym": 2, "link": 3}
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 
 
 @dataclass
@@ -47,6 +47,7 @@ class GraphIndex:
     fact_subj: np.ndarray         # node number of each fact's subject
     fact_obj: np.ndarray
     fact_text: np.ndarray         # str, the fact as text (for explanations)
+    fact_pred: np.ndarray         # str, the relation of each fact
     _transition: TransitionCSR | None = None
     _index: dict[str, int] | None = None
     _strength: np.ndarray | None = None
@@ -88,6 +89,10 @@ class GraphIndex:
     def n_edges(self) -> int:
         """Undirected edges (each stored twice in the CSR)."""
         return int(self.indices.shape[0] // 2)
+
+    def fact_triple(self, f: int) -> tuple[str, str, str]:
+        return (self.label(int(self.fact_subj[f])), str(self.fact_pred[f]),
+                self.label(int(self.fact_obj[f])))
 
     def label(self, node: int) -> str:
         if node >= self.n_passages:
@@ -135,6 +140,7 @@ def build_graph(store: Store) -> GraphIndex:
     fact_subj = np.array([index.get(by_id[f].subject_id, -1) for f in fact_ids], dtype=np.int64)
     fact_obj = np.array([index.get(by_id[f].object_id, -1) for f in fact_ids], dtype=np.int64)
     fact_text = np.array([by_id[f].text for f in fact_ids], dtype=object)
+    fact_pred = np.array([by_id[f].predicate for f in fact_ids], dtype=object)
     passages = store.get_passages(pids)
     labels = np.array([passages[p].title or passages[p].text[:40] for p in pids], dtype=object)
     return GraphIndex(
@@ -144,7 +150,7 @@ def build_graph(store: Store) -> GraphIndex:
         indptr=mat.indptr.astype(np.int64), indices=mat.indices.astype(np.int32),
         weights=mat.data.astype(np.float32), kinds=kinds,
         fact_ids=np.array(fact_ids, dtype=object), fact_subj=fact_subj, fact_obj=fact_obj,
-        fact_text=fact_text)
+        fact_text=fact_text, fact_pred=fact_pred)
 
 
 def _cache_path(directory: Path, generation: int) -> Path:
@@ -167,7 +173,8 @@ def load_graph(store: Store, directory: Path | None) -> GraphIndex:
                         entity_doc_freq=z["entity_doc_freq"], indptr=z["indptr"],
                         indices=z["indices"], weights=z["weights"], kinds=z["kinds"],
                         fact_ids=z["fact_ids"].astype(object), fact_subj=z["fact_subj"],
-                        fact_obj=z["fact_obj"], fact_text=z["fact_text"].astype(object))
+                        fact_obj=z["fact_obj"], fact_text=z["fact_text"].astype(object),
+                        fact_pred=z["fact_pred"].astype(object))
             except (OSError, KeyError, ValueError) as exc:
                 log.warning("graph cache %s unreadable (%s); rebuilding", path, exc)
     graph = build_graph(store)
@@ -185,7 +192,8 @@ def save_graph(graph: GraphIndex, path: Path) -> None:
              entity_names=graph.entity_names.astype(str), entity_doc_freq=graph.entity_doc_freq,
              indptr=graph.indptr, indices=graph.indices, weights=graph.weights,
              kinds=graph.kinds, fact_ids=graph.fact_ids.astype(str), fact_subj=graph.fact_subj,
-             fact_obj=graph.fact_obj, fact_text=graph.fact_text.astype(str))
+             fact_obj=graph.fact_obj, fact_text=graph.fact_text.astype(str),
+             fact_pred=graph.fact_pred.astype(str))
     os.replace(tmp, path)
     for old in path.parent.glob(f"graph-v{CACHE_VERSION}-*.npz"):
         if old != path:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,8 +70,11 @@ class Retriever:
     """Searches one store; keeps the graph current with the store's generation."""
 
     def __init__(self, store: Store, embedder: Embedder, cache_dir: Path | None = None,
-                 tol: float = 1e-7, max_iter: int = 100) -> None:
+                 tol: float = 1e-7, max_iter: int = 100,
+                 fact_filter: Callable[[str, list[tuple[str, str, str]]], list[int]] | None
+                 = None) -> None:
         self.store = store
+        self.fact_filter = fact_filter
         self.embedder = embedder
         self.cache_dir = cache_dir
         self.tol = tol
@@ -171,20 +175,25 @@ class Retriever:
                     ents[node] = 1.0 / df[node - g.n_passages]
         facts: list[tuple[str, float]] = []
         if recipe.facts == "always" or (recipe.facts == "fallback" and not ents):
-            fact_ents, facts = self._fact_seeds(g, qvec, recipe)
+            fact_ents, facts = self._fact_seeds(g, query, qvec, recipe)
             for node, w in fact_ents.items():
                 ents[node] = ents.get(node, 0.0) + w
         return _Seeds(ents, facts)
 
-    def _fact_seeds(self, g: GraphIndex, qvec: np.ndarray, recipe: Recipe
+    def _fact_seeds(self, g: GraphIndex, query: str, qvec: np.ndarray, recipe: Recipe
                     ) -> tuple[dict[int, float], list[tuple[str, float]]]:
-        """HippoRAG 2 fact seeding: top facts' entities, weighted by score / doc freq."""
+        """HippoRAG 2 fact seeding: top facts' entities, weighted by score / doc freq.
+
+        With a fact filter (an LLM), only the facts it keeps seed the walk.
+        """
         fids, fmat = self.store.vectors("fact")
         if not fids or len(fids) != len(g.fact_ids):
             return {}, []
         raw = fmat @ qvec
         norm = _minmax(raw)
         top = top_k(raw, recipe.top_facts)
+        if self.fact_filter is not None:
+            top = top[self.fact_filter(query, [g.fact_triple(int(f)) for f in top])]
         weight: dict[int, float] = {}
         count: dict[int, int] = {}
         for f in top:

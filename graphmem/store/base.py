@@ -75,6 +75,7 @@ class WriteBatch:
 @dataclass
 class BatchResult:
     passages_added: int = 0
+    passage_ids: list[str] = field(default_factory=list)
     entities_added: list[str] = field(default_factory=list)
     triples_added: int = 0
     synonyms_added: int = 0
@@ -193,6 +194,10 @@ class Store(ABC):
 
     @abstractmethod
     def fact_passages(self, fact_ids: Iterable[str]) -> dict[str, list[str]]: ...
+
+    @abstractmethod
+    def entity_passages(self, entity_ids: Iterable[str]) -> dict[str, list[str]]:
+        """Passages mentioning each entity."""
 
     @abstractmethod
     def edges(self, kinds: Iterable[str] | None = None) -> Iterator[tuple[str, str, float, str]]:

@@ -160,6 +160,7 @@ class SQLiteStore(NotesMixin, Store):
                                  stamp))
                 if cur.rowcount:
                     res.passages_added += 1
+                    res.passage_ids.append(p.id)
                     new_ids["passage"].append(p.id)
                     needed.add(text_hash(p.embed_text))
             for ex in batch.extractions:
@@ -330,6 +331,13 @@ class SQLiteStore(NotesMixin, Store):
         for pid, eid in self._in("SELECT passage_id, entity_id FROM mentions "
                                  "WHERE passage_id IN ({})", passage_ids):
             out.setdefault(pid, []).append(eid)
+        return out
+
+    def entity_passages(self, entity_ids: Iterable[str]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for eid, pid in self._in("SELECT entity_id, passage_id FROM mentions "
+                                 "WHERE entity_id IN ({})", entity_ids):
+            out.setdefault(eid, []).append(pid)
         return out
 
     def fact_passages(self, fact_ids: Iterable[str]) -> dict[str, list[str]]:

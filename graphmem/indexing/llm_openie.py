@@ -1,0 +1,66 @@
+"""LLM extraction (OpenIE in two steps, HippoRAG style) producing the offline shapes.
+
+Why two steps: asking first for the named entities (with the note's keywords, tags and
+context in the same call) and then for triples *conditioned on those entities* keeps
+the triples anchored on the phrases that become graph nodes, and lets the second prompt
+ask for pronouns to be resolved to them. The output is exactly an :class:`Extraction`,
+so the graph builder cannot tell this extractor from the offline one. A malformed answer
+(no JSON, wrong shapes, triples of the wrong arity) costs that passage its entities or
+triples, is described in ``problems``, and never stops the run.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from graphmem.indexing.extractor import ProgressFn, clean_entities, clean_triples
+from graphmem.llm import prompts
+from graphmem.llm.client import LLMClient
+from graphmem.llm.errors import LLMOutputError
+from graphmem.types import Extraction, NoteAttrs, Passage
+
+log = logging.getLogger(__name__)
+
+
+class LLMExtractor:
+    """Entities, note attributes and triples from an OpenAI-compatible model."""
+
+    def __init__(self, client: LLMClient) -> None:
+        self.client = client
+        self.name = f"llm:{client.model}"
+
+    def extract(self, passages: list[Passage],
+                progress: ProgressFn | None = None) -> list[Extraction]:
+        def one(p: Passage) -> Extraction:
+            ex = self.extract_one(p)
+            if progress:
+                progress(1)
+            return ex
+        return self.client.map(one, passages)
+
+    def extract_one(self, passage: Passage) -> Extraction:
+        ex = Extraction(passage_id=passage.id, extractor=self.name)
+        text = passage.embed_text
+        try:
+            first = self.client.chat_json("ner", prompts.entities_prompt(text),
+                                          prompts.ENTITIES_SCHEMA)
+        except LLMOutputError as exc:
+            ex.problems.append(str(exc))
+            return ex
+        raw_entities = first.get("entities", [])
+        ex.entities = clean_entities(raw_entities, ex.problems)
+        ex.note = NoteAttrs(
+            keywords=clean_entities(first.get("keywords", []), ex.problems)[:8],
+            tags=clean_entities(first.get("tags", []), ex.problems)[:5],
+            context=str(first.get("context", "")).strip()[:300])
+        if not ex.entities:
+            return ex
+        surface = [e for e in raw_entities if isinstance(e, str)]
+        try:
+            second = self.client.chat_json("triples", prompts.triples_prompt(text, surface),
+                                           prompts.TRIPLES_SCHEMA)
+        except LLMOutputError as exc:
+            ex.problems.append(str(exc))
+            return ex
+        ex.triples = clean_triples(second.get("triples", []), ex.problems)
+        return ex
