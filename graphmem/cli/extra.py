@@ -161,3 +161,38 @@ def ask(
     for h in ans.cited:
         console.print(f"  [{h.rank}] [cyan]{h.title or h.passage_id}[/cyan]: "
                       f"{h.text[:200]}{'...' if len(h.text) > 200 else ''}")
+
+
+@eval_app.command("memory")
+@fail_cleanly
+def eval_memory(
+    locomo: Annotated[Path, typer.Option("--locomo", exists=True, dir_okay=False,
+                                         help="LoCoMo conversations (JSON list).")],
+    conversations: Annotated[int | None, typer.Option(
+        help="Only the first N conversations.")] = None,
+    workdir: Annotated[Path | None, typer.Option(
+        help="Keep the stores here (default: a temporary directory, removed after).")] = None,
+    out: JsonOut = None,
+) -> None:
+    """Evidence recall@5/@10 after adding every turn as a memory: dense vs graph vs graph
+    with evolution, overall and per question category."""
+    from graphmem.config import Config
+    from graphmem.eval.memory import evaluate_memory
+
+    with _EvalStore(workdir) as path:
+        path.mkdir(parents=True, exist_ok=True)
+        base = {k: v for k, v in Config.from_env().__dict__.items() if k != "store"}
+        with progress_bars(console) as progress:
+            result = evaluate_memory(locomo, path, base, conversations, progress)
+    rows = {v: result["recall"][v] for v in result["recall"]}
+    console.print(_recall_table(f"evidence recall on {result['n_questions']} questions "
+                                f"(percent; evolution: {result['policy']})", rows))
+    for cat, r in result["per_category"].items():
+        console.print(f"  category {cat} (n={r['n']}): " + ", ".join(
+            f"{v} {100 * r[v]['R@5']:.1f}/{100 * r[v]['R@10']:.1f}"
+            for v in ("dense", "graph", "graph_evolved")))
+    t = result["timings"]
+    console.print(f"add p50 {t['add_ms_p50']:.1f} ms (with evolution {t['add_evolve_ms_p50']:.1f}"
+                  f" ms), search p50 {t['search_ms_p50']:.1f} ms; "
+                  f"{result['evolution_events']} evolution events")
+    _write(out, result)

@@ -39,11 +39,16 @@ class Recipe:
     top_facts: int = 5
     entity_share: float | None = 0.5
     """Fraction of restart mass on entity seeds; None: unnormalised (HippoRAG 2)."""
+    specific_share: bool = False
+    """Scale the entity share by how specific the seeds are (see ``_specificity``)."""
     passage_prior: PassagePrior = "softmax"
     temperature: float = 0.05
     passage_weight: float = 0.05
     """Only for ``minmax`` priors: each passage restarts with weight x its dense score."""
     damping: float = 0.6
+    note_weight: float = 0.0
+    """Weight of the note's own vector (keywords, tags, context) in each passage's dense
+    score, next to the passage's text."""
 
     def with_(self, **changes: object) -> Recipe:
         return replace(self, **changes)  # type: ignore[arg-type]

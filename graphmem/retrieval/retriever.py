@@ -61,6 +61,22 @@ def _minmax(x: np.ndarray) -> np.ndarray:
     return (x - lo) / (hi - lo) if hi > lo else np.ones_like(x)
 
 
+def _specificity(g: GraphIndex, seeds: dict[int, float]) -> float:
+    """How specific the seed entities are, in [0, 1]: weighted mean of log(N/df)/log(N).
+
+    An entity every other passage mentions (a chat's speaker) says little about which
+    passage is wanted; a name found in two passages says a lot. Scaling the entities'
+    share of the restart mass by this keeps uninformative seeds from flooding the walk.
+    """
+    n = max(g.n_passages, 2)
+    total = sum(seeds.values())
+    spec = 0.0
+    for node, w in seeds.items():
+        df = g.entity_doc_freq[node - g.n_passages] if node >= g.n_passages else 1.0
+        spec += w / total * np.log(n / min(df, n)) / np.log(n)
+    return float(min(1.0, max(0.0, spec)))
+
+
 def _softmax(x: np.ndarray, temperature: float) -> np.ndarray:
     z = np.exp((x - x.max()) / temperature)
     return z / z.sum()
@@ -106,6 +122,8 @@ class Retriever:
             return [[] for _ in queries]
         qv = self.embedder.embed_queries(list(queries))
         dense = dense_scores(qv, pmat)
+        if recipe.note_weight > 0:
+            dense = self._with_notes(dense, qv, pids, recipe.note_weight)
         if not recipe.use_graph:
             return [self._dense_ranking(pids, row, k, "dense") for row in dense]
         g = self.graph()
@@ -144,6 +162,18 @@ class Retriever:
                                        "graph" if own[j] < 0.5 * mass[j] else "dense prior"))
                       for j in order]
         return out
+
+    def _with_notes(self, dense: np.ndarray, qv: np.ndarray, pids: list[str],
+                    weight: float) -> np.ndarray:
+        """Blend in the similarity to each passage's note (its keywords, tags, context):
+        what evolution rewrites, so that rewriting a note changes what finds it."""
+        nids, nmat = self.store.vectors("note")
+        if len(nids) != len(pids):
+            return dense
+        if nids != pids:
+            index = {n: i for i, n in enumerate(nids)}
+            nmat = nmat[np.array([index[p] for p in pids])]
+        return (1.0 - weight) * dense + weight * dense_scores(qv, nmat)
 
     def _dense_ranking(self, pids: list[str], row: np.ndarray, k: int,
                        method: str) -> list[Ranked]:
@@ -212,6 +242,8 @@ class Retriever:
         r = np.zeros(g.n_nodes)
         ent_total = sum(seeds.entities.values())
         share = recipe.entity_share
+        if share is not None and recipe.specific_share:
+            share *= _specificity(g, seeds.entities)
         for node, w in seeds.entities.items():
             r[node] = (share * w / ent_total) if share is not None else w
         if recipe.passage_prior == "softmax":
