@@ -26,7 +26,7 @@ from graphmem.llm.client import LLMClient
 from graphmem.retrieval.filter import FactFilter
 from graphmem.retrieval.reader import Answer, answer_question
 from graphmem.retrieval.recipes import Recipe, get_recipe
-from graphmem.retrieval.retriever import Ranked, Retriever
+from graphmem.retrieval.retriever import Ranked, Retriever, single_threaded_blas
 from graphmem.store.base import DeleteReport, Store
 from graphmem.store.sqlite import SQLiteStore
 from graphmem.types import (
@@ -138,6 +138,10 @@ class Memory:
         LLM, or the offline policy without one, may link them and rewrite their context
         and tags, each rewrite kept as a new version.
         """
+        with single_threaded_blas():
+            return self._add(text, timestamp, metadata)
+
+    def _add(self, text: str, timestamp: str | None, metadata: dict[str, Any] | None) -> Added:
         doc = Document(title="", text=text, source="add", metadata=dict(metadata or {}),
                        timestamp=timestamp)
         report = Indexer(self.store, self.embedder, self.extractor, self.config).run(
