@@ -72,3 +72,22 @@ def test_multi_hop_ask_and_fact_filter(llm_memory):
     assert usage(mem)["step"]["calls"] >= 1
     hits = mem.search("what is an opera", k=2, recipe="hipporag2")
     assert hits and "filter" in usage(mem)
+
+
+def test_evolution_with_the_real_model(llm_memory):
+    mem = llm_memory("evolve", extractor="offline", evolve_on_add=True, llm_max_tokens=200)
+    texts = ["Caroline went to an LGBTQ support group and found it powerful.",
+             "Caroline is researching adoption agencies.",
+             "Caroline told her support group she plans to adopt a child."]
+    outcomes = []
+    for i, t in enumerate(texts):
+        outcomes += mem.add(t, timestamp=f"2023-05-0{i + 1}").evolution
+    assert usage(mem)["evolution"]["calls"] >= 1
+    for out in outcomes:
+        shown = {n for n, _ in out.neighbors}
+        if out.event is not None:  # whatever the model chose, it stayed within what it saw
+            assert set(out.event.decision["links"]) <= shown
+            assert set(out.event.decision["rewrote"]) <= shown | {out.note_id}
+        elif out.rejected:
+            assert any(r["status"] == "evolution_rejected" for r in mem.store.ingest_log())
+    assert len(mem.store.events()) == sum(o.event is not None for o in outcomes)

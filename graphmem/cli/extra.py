@@ -196,3 +196,51 @@ def eval_memory(
                   f" ms), search p50 {t['search_ms_p50']:.1f} ms; "
                   f"{result['evolution_events']} evolution events")
     _write(out, result)
+
+
+@app.command()
+@fail_cleanly
+def add(
+    text: Annotated[str, typer.Argument(help="The memory (a chat turn, an observation).")],
+    timestamp: Annotated[str | None, typer.Option(help="When it happened.")] = None,
+    store: StoreOpt = None,
+) -> None:
+    """Add one memory and let its neighbouring notes evolve (links, context, tags)."""
+    mem = open_memory(store)
+    added = mem.add(text, timestamp=timestamp)
+    for note in added.notes:
+        console.print(f"note [cyan]{note.id}[/cyan]  keywords: {', '.join(note.keywords)}  "
+                      f"tags: {', '.join(note.tags)}")
+    for out in added.evolution:
+        if out.event:
+            d = out.event.decision
+            console.print(f"evolution [cyan]{out.event.id}[/cyan] ({out.policy}): linked "
+                          f"{len(d['links'])}, rewrote {len(d['rewrote'])} note(s)")
+        elif out.rejected:
+            console.print(f"[yellow]evolution decision rejected: {out.rejected}[/yellow]")
+    for reason in added.skipped:
+        console.print(f"[yellow]skipped: {reason}[/yellow]")
+
+
+@app.command()
+@fail_cleanly
+def history(note_id: Annotated[str, typer.Argument(help="Note (passage) ID.")],
+            store: StoreOpt = None) -> None:
+    """Every version of a note, with the evolution event that produced it."""
+    mem = open_memory(store)
+    note = mem.note(note_id)
+    console.print(f"[bold]{note.content}[/bold]")
+    table = Table("version", "event", "when", "tags", "context")
+    for v in mem.history(note_id):
+        table.add_row(str(v.version), v.event_id or "(created)", v.created_at[:19],
+                      ", ".join(v.tags), v.context[:80])
+    console.print(table)
+
+
+@app.command()
+@fail_cleanly
+def revert(event_id: Annotated[str, typer.Argument(help="Evolution event ID.")],
+           store: StoreOpt = None) -> None:
+    """Undo an evolution event (its links go; rewritten notes get their old attributes)."""
+    restored = open_memory(store).revert(event_id)
+    console.print(f"reverted {event_id}: restored {len(restored)} note(s)")
