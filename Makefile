@@ -35,7 +35,7 @@ demo: $(BASE)
 # pytest exits 5 when it collected nothing: a broken suite, reported as a failure.
 test: $(FULL)
 	$(PY) -m ruff check graphmem tests benchmarks examples
-	$(PY) -m pytest; rc=$$?; \
+	$(PY) -m pytest --nbmake tests notebooks; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; \
 	exit $$rc
 

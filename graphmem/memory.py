@@ -26,7 +26,7 @@ from graphmem.llm.client import LLMClient
 from graphmem.retrieval.filter import FactFilter
 from graphmem.retrieval.reader import Answer, answer_question
 from graphmem.retrieval.recipes import Recipe, get_recipe
-from graphmem.retrieval.retriever import Ranked, Retriever, single_threaded_blas
+from graphmem.retrieval.retriever import Ranked, Retriever, Walk, single_threaded_blas
 from graphmem.store.base import DeleteReport, Store
 from graphmem.store.sqlite import SQLiteStore
 from graphmem.types import (
@@ -196,6 +196,11 @@ class Memory:
         ranked = self.retriever.search_many(list(queries), k, chosen, explain,
                                             damping=self.config.damping)
         return [self._hits(r) for r in ranked]
+
+    def walk(self, query: str, k: int = 5, recipe: str | Recipe | None = None) -> Walk:
+        """A query's whole walk: PPR mass on every node, seeds and ranking (for exploring)."""
+        chosen = get_recipe(recipe or self.config.retrieval).with_(top_facts=self.config.top_facts)
+        return self.retriever.walk(query, k, chosen, damping=self.config.damping)
 
     @property
     def retriever(self) -> Retriever:

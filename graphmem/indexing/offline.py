@@ -35,6 +35,7 @@ SUBJ = {"nsubj", "nsubjpass", "csubj"}
 OBJ = {"dobj", "attr", "oprd", "dative", "acomp"}
 PRONOUNS = {"he", "she", "it", "they", "him", "her", "them", "his", "its", "their"}
 MAX_PHRASE_TOKENS = 8
+RELATIVE_TAGS = {"WP", "WDT", "WP$"}
 
 
 @lru_cache(maxsize=2)
@@ -140,6 +141,8 @@ def _phrase_name(token_or_span: Any, topic: str) -> str:
     text = token_or_span.text
     if text.lower() in PRONOUNS:
         return topic
+    if getattr(token_or_span, "pos_", "") == "PRON":  # who, which, this, ...: not a name
+        return ""
     name = normalize_phrase(text)
     return "" if _is_junk(name) else name
 
@@ -163,11 +166,12 @@ def _with_conjuncts(tok: Any) -> list[Any]:
 def _subjects(verb: Any) -> list[Any]:
     """Who does the verb: its own subject, a coordinated verb's, or the noun it modifies."""
     subjects = [c for c in verb.children if c.dep_ in SUBJ]
-    if subjects:
+    relative = bool(subjects) and subjects[0].tag_ in RELATIVE_TAGS
+    if subjects and not relative:
         return subjects
     if verb.dep_ == "conj" and verb.head.pos_ in ("VERB", "AUX"):
         return [c for c in verb.head.children if c.dep_ in SUBJ]
-    if verb.dep_ in ("acl", "relcl"):  # "a university founded by X", "X, which ..."
+    if verb.dep_ in ("acl", "relcl"):  # "a university founded by X", "a soprano who ..."
         head = verb.head
         if head.dep_ == "attr":  # "H is a university founded by X" -> H
             return [c for c in head.head.children if c.dep_ in SUBJ] or [head]

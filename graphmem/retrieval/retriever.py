@@ -52,6 +52,18 @@ class _Seeds:
     facts: list[tuple[str, float]]
 
 
+@dataclass
+class Walk:
+    """Everything about one query's walk, for exploring it (see ``graphmem.viz``)."""
+
+    graph: GraphIndex
+    scores: np.ndarray
+    """PPR mass of every node (all zeros when nothing in the query linked)."""
+    seeds: dict[int, float]
+    seed_facts: list[tuple[str, float]]
+    ranked: list[Ranked]
+
+
 @functools.cache
 def _blas_controller() -> ThreadpoolController:
     return ThreadpoolController()
@@ -122,8 +134,20 @@ class Retriever:
         with single_threaded_blas():
             return self._search_many(queries, k, recipe, explain, damping)
 
+    def walk(self, query: str, k: int, recipe: Recipe, damping: float | None = None) -> Walk:
+        """One query's whole walk: PPR mass on every node, its seeds, its ranking."""
+        kept: list[tuple[np.ndarray | None, _Seeds]] = []
+        with single_threaded_blas():
+            ranked = self._search_many([query], k, recipe, True, damping, kept)[0]
+        g = self.graph()
+        scores, seeds = kept[0] if kept else (None, _Seeds({}, []))
+        return Walk(g, scores if scores is not None else np.zeros(g.n_nodes), seeds.entities,
+                    seeds.facts, ranked)
+
     def _search_many(self, queries: list[str], k: int, recipe: Recipe, explain: bool,
-                     damping: float | None) -> list[list[Ranked]]:
+                     damping: float | None,
+                     kept: list[tuple[np.ndarray | None, _Seeds]] | None = None
+                     ) -> list[list[Ranked]]:
         pids, pmat = self.store.vectors("passage")
         if not queries:
             return []
@@ -147,6 +171,8 @@ class Retriever:
         seeds = [self._seeds(g, q, qv[i], spans[i], span_vec, recipe)
                  for i, q in enumerate(queries)]
         walk = [i for i, s in enumerate(seeds) if s.entities]
+        if kept is not None and not walk:
+            kept.extend((None, s) for s in seeds)
         out: list[list[Ranked]] = [[] for _ in queries]
         for i in range(len(queries)):
             if i not in walk:
@@ -159,6 +185,9 @@ class Retriever:
         for col, i in enumerate(walk):
             resets[:, col] = self._reset(g, seeds[i], dense[i], recipe)
         scores = ppr_many(g.transition, resets, d, self.tol, self.max_iter)
+        if kept is not None:
+            kept.extend((scores[:, walk.index(i)] if i in walk else None, s)
+                        for i, s in enumerate(seeds))
         for col, i in enumerate(walk):
             mass = scores[:g.n_passages, col]
             order = top_k(mass, k)
