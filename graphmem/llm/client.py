@@ -188,8 +188,9 @@ class LLMClient:
                 if attempt >= self.max_retries:
                     what = "timed out" if isinstance(exc, openai.APITimeoutError) else \
                         "could not connect"
+                    tries = f"{attempt + 1} attempt{'s' if attempt else ''}"
                     raise LLMUnavailable(f"cannot reach the LLM endpoint {self.base_url} "
-                                         f"({what} after {attempt + 1} attempts)") from None
+                                         f"({what} after {tries})") from None
                 wait = _backoff(attempt)
             attempt += 1
             log.warning("%s call to %s failed; retry %d/%d in %.1fs", kind, self.base_url,

@@ -308,11 +308,8 @@ class SQLiteStore(NotesMixin, Store):
         return out
 
     def passage_documents(self, ids: Iterable[str]) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for pid, did in self._in("SELECT passage_id, doc_id FROM doc_passages WHERE passage_id "
-                                 "IN ({}) ORDER BY rowid", ids):
-            out.setdefault(pid, []).append(did)
-        return out
+        return self._grouped("SELECT passage_id, doc_id FROM doc_passages WHERE passage_id "
+                             "IN ({}) ORDER BY rowid", ids)
 
     # --- graph ----------------------------------------------------------------------
     def entities(self) -> list[EntityRow]:
@@ -326,26 +323,24 @@ class SQLiteStore(NotesMixin, Store):
                        "ORDER BY rowid").fetchall()
         return [FactRow(*r) for r in rows]
 
-    def passage_entities(self, passage_ids: Iterable[str]) -> dict[str, list[str]]:
+    def _grouped(self, sql: str, ids: Iterable[str]) -> dict[str, list[str]]:
+        """Rows (key, value) of ``sql`` over ids, as key -> [values]."""
         out: dict[str, list[str]] = {}
-        for pid, eid in self._in("SELECT passage_id, entity_id FROM mentions "
-                                 "WHERE passage_id IN ({})", passage_ids):
-            out.setdefault(pid, []).append(eid)
+        for key, value in self._in(sql, ids):
+            out.setdefault(key, []).append(value)
         return out
+
+    def passage_entities(self, passage_ids: Iterable[str]) -> dict[str, list[str]]:
+        return self._grouped("SELECT passage_id, entity_id FROM mentions "
+                             "WHERE passage_id IN ({})", passage_ids)
 
     def entity_passages(self, entity_ids: Iterable[str]) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for eid, pid in self._in("SELECT entity_id, passage_id FROM mentions "
-                                 "WHERE entity_id IN ({})", entity_ids):
-            out.setdefault(eid, []).append(pid)
-        return out
+        return self._grouped("SELECT entity_id, passage_id FROM mentions "
+                             "WHERE entity_id IN ({})", entity_ids)
 
     def fact_passages(self, fact_ids: Iterable[str]) -> dict[str, list[str]]:
-        out: dict[str, list[str]] = {}
-        for tid, pid in self._in("SELECT triple_id, passage_id FROM triple_sources "
-                                 "WHERE triple_id IN ({})", fact_ids):
-            out.setdefault(tid, []).append(pid)
-        return out
+        return self._grouped("SELECT triple_id, passage_id FROM triple_sources "
+                             "WHERE triple_id IN ({})", fact_ids)
 
     def edges(self, kinds: Iterable[str] | None = None) -> Iterator[tuple[str, str, float, str]]:
         wanted = set(kinds) if kinds is not None else {"relation", "mention", "synonym", "link"}
