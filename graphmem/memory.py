@@ -111,8 +111,21 @@ class Memory:
                 source, self.config.max_document_bytes)
         else:
             items = read_items(source)
-        return Indexer(self.store, self.embedder, self.extractor, self.config,
-                       progress).run(items)
+        report = Indexer(self.store, self.embedder, self.extractor, self.config,
+                         progress).run(items)
+        if self.config.evolve_on_index:
+            self._evolve_all(report.new_passage_ids, progress)
+        return report
+
+    def _evolve_all(self, note_ids: list[str], progress: Progress | None) -> None:
+        """Evolution for a bulk index (one decision per new note: an LLM call each)."""
+        if progress:
+            progress("evolve", 0, len(note_ids))
+        with single_threaded_blas():
+            for nid in note_ids:
+                self.evolver.evolve(nid)
+                if progress:
+                    progress("evolve", 1, None)
 
     def index_openie(self, path: str | os.PathLike[str],
                      progress: Progress | None = None) -> IndexReport:

@@ -145,3 +145,12 @@ def test_malformed_decisions_are_rejected_and_change_nothing(make_memory):
                 assert (mem.note(n).version, mem.note(n).tags) == state
             log = mem.store.ingest_log()
             assert log[0]["status"] == "evolution_rejected"
+
+
+def test_evolution_on_bulk_index_is_optional(make_memory):
+    off = make_memory("bulk-off", link_threshold=0.3)
+    off.index(SETUP)
+    assert off.store.events() == []
+    on = make_memory("bulk-on", link_threshold=0.3, evolve_on_index=True)
+    on.index(SETUP)
+    assert on.store.events() and on.stats()["edges"]["link"] > 0
