@@ -6,8 +6,9 @@ reset vectors the hybrid recipe builds for the 100 questions) and a synthetic gr
 entity-entity edges, resets = 5 entity seeds + every passage at a small weight).
 
 Every method runs to the same L1 tolerance; ``max_abs_diff`` is measured against a
-float64 power iteration run to 1e-13. All methods get their graph prepared in advance
-(scipy: a cached, column-normalised CSR; igraph/networkx: a built Graph). Usage::
+float64 power iteration run to 1e-13; times are medians of repeated runs. All methods
+get their graph prepared in advance (scipy: a cached, column-normalised CSR;
+igraph/networkx: a built Graph). Usage::
 
     python benchmarks/ppr.py [--json OUT.json] [--store DIR] [--tol 1e-7]
 """
@@ -107,11 +108,14 @@ class ScipyPPR:
 
 
 def timed(fn, reps: int) -> tuple[float, object]:  # type: ignore[no-untyped-def]
-    fn()  # warm up (JIT, caches)
-    t = time.perf_counter()
+    """Median wall time of ``reps`` calls after a warm-up (this VM's neighbours are noisy)."""
+    out = fn()  # warm up (JIT, caches)
+    times = []
     for _ in range(reps):
+        t = time.perf_counter()
         out = fn()
-    return (time.perf_counter() - t) / reps * 1000.0, out
+        times.append(time.perf_counter() - t)
+    return float(np.median(times)) * 1000.0, out
 
 
 def bench_graph(mat: sp.csr_matrix, resets: np.ndarray, d: float, tol: float,
@@ -132,21 +136,21 @@ def bench_graph(mat: sp.csr_matrix, resets: np.ndarray, d: float, tol: float,
     ms = []
     cols = []
     for j in range(nq):
-        t, p = timed(lambda j=j: ppr_many(graph, resets[:, j], d, tol), 3)
+        t, p = timed(lambda j=j: ppr_many(graph, resets[:, j], d, tol), 7)
         ms.append(t)
         cols.append(p[:, 0])
     record("graphmem", float(np.mean(ms)), np.column_stack(cols))
-    ms = [timed(lambda j=j: ppr_many(plain, resets[:, j], d, tol), 3)[0] for j in range(nq)]
+    ms = [timed(lambda j=j: ppr_many(plain, resets[:, j], d, tol), 7)[0] for j in range(nq)]
     res["ms_per_query"]["graphmem_no_reorder"] = round(float(np.mean(ms)), 3)
-    t, p = timed(lambda: ppr_many(graph, resets, d, tol), 2)
+    t, p = timed(lambda: ppr_many(graph, resets, d, tol), 5)
     record("graphmem_batched", t / q, p[:, :nq])
     for b in (4, 8, 16, 64):
-        t, _ = timed(lambda b=b: ppr_many(graph, resets, d, tol, batch=b), 1)
+        t, _ = timed(lambda b=b: ppr_many(graph, resets, d, tol, batch=b), 3)
         res["ms_per_query"][f"graphmem_batched_{b}"] = round(t / q, 3)
     ms = []
     cols = []
     for j in range(nq):
-        t, p = timed(lambda j=j: sci(resets[:, j], d, tol), 3)
+        t, p = timed(lambda j=j: sci(resets[:, j], d, tol), 7)
         ms.append(t)
         cols.append(p)
     record("scipy", float(np.mean(ms)), np.column_stack(cols))
@@ -159,7 +163,7 @@ def bench_graph(mat: sp.csr_matrix, resets: np.ndarray, d: float, tol: float,
     for j in range(min(nq, 4)):
         t, p = timed(lambda j=j: np.array(g.personalized_pagerank(
             damping=d, reset=resets[:, j].tolist(), weights="weight",
-            implementation="prpack")), 1)
+            implementation="prpack")), 3)
         ms.append(t)
         cols.append(p)
     record("igraph", float(np.mean(ms)), np.column_stack(cols))
