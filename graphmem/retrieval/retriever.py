@@ -160,8 +160,9 @@ class Retriever:
         if not recipe.use_graph:
             return [self._dense_ranking(pids, row, k, "dense") for row in dense]
         g = self.graph()
-        if g.n_passages != len(pids):  # the store moved on between the two reads
-            self._graph = None
+        if (g.n_passages != len(pids)
+                or len(self.store.vectors("entity")[0]) != len(g.entity_names)):
+            self._graph = None  # the store moved on between the two reads
             g = self.graph()
         spans = [query_spans(q) if recipe.link_query_entities else [] for q in queries]
         # spans naming an entity verbatim need no embedding; only the rest are embedded
