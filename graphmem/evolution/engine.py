@@ -27,6 +27,7 @@ from graphmem.evolution.decision import (
 from graphmem.llm.client import LLMClient
 from graphmem.llm.errors import LLMError
 from graphmem.store.base import NoteUpdate, Store
+from graphmem.store.vectors import rows_for
 from graphmem.types import EvolutionEvent, IngestProblem, Link, Note
 
 log = logging.getLogger(__name__)
@@ -67,11 +68,7 @@ class Evolver:
         me = p_index[note_id]
         score = (pmat @ pmat[me]).astype(np.float64)
         if len(nids) == len(pids):  # every passage has a note; align the two matrices
-            if nids == pids:
-                nm = nmat
-            else:
-                n_index = {n: i for i, n in enumerate(nids)}
-                nm = nmat[np.array([n_index[p] for p in pids])]
+            nm = rows_for(nids, nmat, pids)
             score = 0.5 * score + 0.5 * (nm @ nm[me])
         for other, bonus in self._shared_entities(note_id).items():
             if other in p_index:

@@ -5,8 +5,8 @@ fences, after a sentence of prose, with trailing commas, or with keys we did not
 We locate the first complete JSON value (string-aware bracket matching), try it as is,
 then after two textual repairs (trailing commas; smart quotes), and finally validate it
 against a small JSON-Schema subset. Anything that still does not fit is rejected with an
-:class:`LLMOutputError` saying what was wrong. Model output is data: it is never passed to
-``eval`` or ``ast.literal_eval``.
+:class:`LLMOutputError` saying what was wrong. Model output is data: it is never handed to
+Python's evaluator; non-JSON (Python literals included) is rejected.
 """
 
 from __future__ import annotations

@@ -31,6 +31,7 @@ from graphmem.retrieval.linking import query_spans, verbatim_names
 from graphmem.retrieval.ppr import ppr_many
 from graphmem.retrieval.recipes import Recipe
 from graphmem.store.base import Store
+from graphmem.store.vectors import rows_for
 from graphmem.types import Explanation
 
 log = logging.getLogger(__name__)
@@ -209,10 +210,7 @@ class Retriever:
         nids, nmat = self.store.vectors("note")
         if len(nids) != len(pids):
             return dense
-        if nids != pids:
-            index = {n: i for i, n in enumerate(nids)}
-            nmat = nmat[np.array([index[p] for p in pids])]
-        return (1.0 - weight) * dense + weight * dense_scores(qv, nmat)
+        return (1.0 - weight) * dense + weight * dense_scores(qv, rows_for(nids, nmat, pids))
 
     def _dense_ranking(self, pids: list[str], row: np.ndarray, k: int,
                        method: str) -> list[Ranked]:

@@ -225,6 +225,7 @@ class SQLiteStore(NotesMixin, Store):
         return res
 
     def _append_vectors(self, new_ids: dict[str, list[str]]) -> None:
+        """Bring loaded matrices up to date: new IDs append, known IDs get their new row."""
         for kind, ids in new_ids.items():
             table = self._vec.get(kind)
             if table is None or not ids:

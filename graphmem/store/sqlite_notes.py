@@ -2,7 +2,8 @@
 
 Kept apart from the graph half of the store because it changes for different reasons
 (evolution and the LLM layer) and so each file stays readable. Every rewrite of a note
-adds a version row; nothing here updates history in place.
+adds a version row; nothing here updates history in place. A rewritten note's vector
+replaces its row in the in-memory note matrix at once (``_append`` overwrites known IDs).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from graphmem.embeddings import text_hash
 from graphmem.store.base import NoteUpdate, StoreError
-from graphmem.store.vectors import VectorTable, blob_to_vec, vec_to_blob
+from graphmem.store.vectors import VectorTable, vec_to_blob
 from graphmem.types import EvolutionEvent, IngestProblem, Link, Note, NoteVersion
 
 
@@ -33,7 +34,7 @@ class NotesMixin:
     _lock: threading.RLock
     _vec: dict[str, VectorTable]
 
-    # _q, _in, _tx and _data_version_sync are provided by SQLiteStore.
+    # _q, _in, _tx, _data_version_sync and _append_vectors are provided by SQLiteStore.
 
     # --- notes ----------------------------------------------------------------------
     def get_notes(self, ids: Iterable[str]) -> dict[str, Note]:
@@ -96,16 +97,7 @@ class NotesMixin:
                 c.execute("INSERT OR IGNORE INTO links(src, dst, reason, event_id, created_at) "
                           "VALUES(?,?,?,?,?)", (link.src, link.dst, link.reason, event.id, stamp))
         self._data_version_sync()
-        self._refresh_note_vectors([u.note.id for u in updates])
-
-    def _refresh_note_vectors(self, note_ids: list[str]) -> None:
-        table = self._vec.get("note")
-        if table is None or not note_ids:
-            return
-        rows = self._in("SELECT n.id, v.vec FROM notes n JOIN vectors v ON v.key = n.vec_key "
-                        "WHERE n.id IN ({})", note_ids)
-        if rows:
-            table.append([r[0] for r in rows], np.vstack([blob_to_vec(r[1]) for r in rows]))
+        self._append_vectors({"note": [u.note.id for u in updates]})
 
     def revert_event(self, event_id: str) -> list[str]:
         stamp = _now()
@@ -137,7 +129,7 @@ class NotesMixin:
             c.execute("DELETE FROM links WHERE event_id=?", (event_id,))
             c.execute("UPDATE events SET reverted_at=? WHERE id=?", (stamp, event_id))
         self._data_version_sync()
-        self._refresh_note_vectors(restored)
+        self._append_vectors({"note": restored})
         return restored
 
     def events(self, note_id: str | None = None) -> list[EvolutionEvent]:

@@ -71,3 +71,11 @@ class VectorTable:
             self.index[i] = self._n + offset
         self.ids.extend(new_ids)
         self._n = need
+
+
+def rows_for(ids: list[str], matrix: np.ndarray, wanted: list[str]) -> np.ndarray:
+    """The rows of ``matrix`` (labelled by ``ids``) in the order of ``wanted``."""
+    if ids == wanted:
+        return matrix
+    index = {i: n for n, i in enumerate(ids)}
+    return matrix[np.array([index[w] for w in wanted], dtype=np.int64)]
