@@ -141,3 +141,17 @@ def test_json_extraction_and_validation():
     with pytest.raises(LLMOutputError, match="expected integer"):
         validate(True, {"type": "integer"})
     assert "Passage:" in entities_prompt("text")[1]["content"]
+
+
+def test_price_table_turns_tokens_into_cost():
+    from graphmem.config import ConfigError
+    from graphmem.llm.usage import cost, parse_prices, usage_table
+
+    prices = parse_prices("gpt-4o-mini=0.15:0.6, local=0:0")
+    row = {"model": "gpt-4o-mini", "kind": "ner", "calls": 2, "cached_calls": 1,
+           "prompt_tokens": 1_000_000, "completion_tokens": 500_000}
+    assert cost(row, prices) == pytest.approx(0.45)
+    assert cost({**row, "model": "other"}, prices) is None
+    assert usage_table([row], "gpt-4o-mini=0.15:0.6").row_count == 1
+    with pytest.raises(ConfigError, match="model=input:output"):
+        parse_prices("gpt-4o-mini:0.15")
