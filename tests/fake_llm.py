@@ -47,17 +47,19 @@ class FakeLLM:
                     fake.in_flight += 1
                     fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
                     step = fake._next(body)
+                if fake.key and self.headers.get("Authorization") != f"Bearer {fake.key}":
+                    step = Step(401, raw=json.dumps({"error": {"message": "bad key"}}))
+                time.sleep(step.delay)
+                with fake._lock:  # done working; count down before the client can see a reply
+                    fake.in_flight -= 1
+                payload = step.raw if step.raw is not None else json.dumps({
+                    "id": "x", "object": "chat.completion", "created": 0, "model": "fake",
+                    "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                        "role": "assistant", "content": step.content}}],
+                    "usage": {"prompt_tokens": 11, "completion_tokens": 7,
+                              "total_tokens": 18}})
+                data = payload.encode()
                 try:
-                    if fake.key and self.headers.get("Authorization") != f"Bearer {fake.key}":
-                        step = Step(401, raw=json.dumps({"error": {"message": "bad key"}}))
-                    time.sleep(step.delay)
-                    payload = step.raw if step.raw is not None else json.dumps({
-                        "id": "x", "object": "chat.completion", "created": 0, "model": "fake",
-                        "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                            "role": "assistant", "content": step.content}}],
-                        "usage": {"prompt_tokens": 11, "completion_tokens": 7,
-                                  "total_tokens": 18}})
-                    data = payload.encode()
                     self.send_response(step.status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
@@ -67,9 +69,6 @@ class FakeLLM:
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
-                finally:
-                    with fake._lock:
-                        fake.in_flight -= 1
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
