@@ -205,15 +205,17 @@ class Memory:
     def search_many(self, queries: list[str], k: int = 5, recipe: str | Recipe | None = None,
                     explain: bool = True) -> list[list[Hit]]:
         """Search several queries at once: one embedding call and one batched walk."""
-        chosen = get_recipe(recipe or self.config.retrieval).with_(top_facts=self.config.top_facts)
-        ranked = self.retriever.search_many(list(queries), k, chosen, explain,
+        ranked = self.retriever.search_many(list(queries), k, self._recipe(recipe), explain,
                                             damping=self.config.damping)
         return [self._hits(r) for r in ranked]
 
     def walk(self, query: str, k: int = 5, recipe: str | Recipe | None = None) -> Walk:
         """A query's whole walk: PPR mass on every node, seeds and ranking (for exploring)."""
-        chosen = get_recipe(recipe or self.config.retrieval).with_(top_facts=self.config.top_facts)
-        return self.retriever.walk(query, k, chosen, damping=self.config.damping)
+        return self.retriever.walk(query, k, self._recipe(recipe), damping=self.config.damping)
+
+    def _recipe(self, recipe: str | Recipe | None) -> Recipe:
+        """The recipe asked for (or the configured one), with the configured fact count."""
+        return get_recipe(recipe or self.config.retrieval).with_(top_facts=self.config.top_facts)
 
     @property
     def retriever(self) -> Retriever:

@@ -85,8 +85,8 @@ def evaluate_retrieval(mem: Memory, questions: list[dict[str, Any]], corpus: str
         t = time.perf_counter()
         mem.search(q, k=5, recipe=recipe)
         latencies.append(time.perf_counter() - t)
-    missing = sum(1 for g in golds for d in g
-                  if not mem.store.document_status([d]))
+    stored = mem.store.document_status(d for g in golds for d in g)
+    missing = sum(1 for g in golds for d in g if d not in stored)
     lat = percentiles_ms(latencies)
     stats = mem.stats()
     return {

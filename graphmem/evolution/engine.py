@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -120,11 +120,11 @@ class Evolver:
         """Write the decision as one event: versions, links, fresh embeddings."""
         updates: list[NoteUpdate] = []
         if decision.new_tags is not None and decision.new_tags != new.tags:
-            updates.append(NoteUpdate(_with(new, tags=decision.new_tags), new.version))
+            updates.append(NoteUpdate(replace(new, tags=decision.new_tags), new.version))
         for up in decision.updates:
             old = notes[up.note_id]
             if up.context != old.context or up.tags != old.tags:
-                updates.append(NoteUpdate(_with(old, context=up.context, tags=up.tags),
+                updates.append(NoteUpdate(replace(old, context=up.context, tags=up.tags),
                                           old.version))
         links = [Link(new.id, dst, decision.reason) for dst in decision.links
                  if dst != new.id and dst not in new.links]
@@ -141,7 +141,3 @@ class Evolver:
         self.store.apply_event(event, updates, links, vectors)
         return event
 
-
-def _with(note: Note, **changes: object) -> Note:
-    data = {**note.__dict__, **changes}
-    return Note(**data)  # type: ignore[arg-type]

@@ -39,8 +39,6 @@ class Recipe:
     top_facts: int = 5
     entity_share: float | None = 0.5
     """Fraction of restart mass on entity seeds; None: unnormalised (HippoRAG 2)."""
-    specific_share: bool = False
-    """Scale the entity share by how specific the seeds are (see ``_specificity``)."""
     passage_prior: PassagePrior = "softmax"
     temperature: float = 0.05
     passage_weight: float = 0.05

@@ -85,22 +85,6 @@ def _minmax(x: np.ndarray) -> np.ndarray:
     return (x - lo) / (hi - lo) if hi > lo else np.ones_like(x)
 
 
-def _specificity(g: GraphIndex, seeds: dict[int, float]) -> float:
-    """How specific the seed entities are, in [0, 1]: weighted mean of log(N/df)/log(N).
-
-    An entity every other passage mentions (a chat's speaker) says little about which
-    passage is wanted; a name found in two passages says a lot. Scaling the entities'
-    share of the restart mass by this keeps uninformative seeds from flooding the walk.
-    """
-    n = max(g.n_passages, 2)
-    total = sum(seeds.values())
-    spec = 0.0
-    for node, w in seeds.items():
-        df = g.entity_doc_freq[node - g.n_passages] if node >= g.n_passages else 1.0
-        spec += w / total * np.log(n / min(df, n)) / np.log(n)
-    return float(min(1.0, max(0.0, spec)))
-
-
 def _softmax(x: np.ndarray, temperature: float) -> np.ndarray:
     z = np.exp((x - x.max()) / temperature)
     return z / z.sum()
@@ -279,8 +263,6 @@ class Retriever:
         r = np.zeros(g.n_nodes)
         ent_total = sum(seeds.entities.values())
         share = recipe.entity_share
-        if share is not None and recipe.specific_share:
-            share *= _specificity(g, seeds.entities)
         for node, w in seeds.entities.items():
             r[node] = (share * w / ent_total) if share is not None else w
         if recipe.passage_prior == "softmax":
