@@ -24,6 +24,8 @@ from typing import Protocol
 
 import numpy as np
 
+from graphmem.config import EMBEDDING_BATCH_SIZE
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -31,6 +33,12 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
 class EmbeddingError(RuntimeError):
     """The embedding model cannot be found or loaded."""
+
+
+def default_cache_root() -> Path:
+    """``Config.cache_dir`` as set in the environment (``GRAPHMEM_CACHE_DIR``), else
+    ``~/.cache/graphmem``; callers holding a Config pass ``config.cache_root`` instead."""
+    return Path(os.environ.get("GRAPHMEM_CACHE_DIR") or "~/.cache/graphmem").expanduser()
 
 
 def resolve_model_dir(name: str) -> Path:
@@ -74,7 +82,8 @@ def _max_seq_length(model_dir: Path) -> int:
 class TorchEmbedder:
     """The reference backend: sentence-transformers on torch."""
 
-    def __init__(self, model_name: str = DEFAULT_MODEL, batch_size: int = 64) -> None:
+    def __init__(self, model_name: str = DEFAULT_MODEL,
+                 batch_size: int = EMBEDDING_BATCH_SIZE) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
@@ -99,7 +108,7 @@ class TorchEmbedder:
 class OnnxEmbedder:
     """The same transformer exported to ONNX: mean pooling and L2 norm done in numpy."""
 
-    def __init__(self, model_name: str = DEFAULT_MODEL, batch_size: int = 256,
+    def __init__(self, model_name: str = DEFAULT_MODEL, batch_size: int = EMBEDDING_BATCH_SIZE,
                  cache_dir: Path | None = None, token_budget: int = 1024) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -170,7 +179,7 @@ class OnnxEmbedder:
 
 
 def _onnx_cache_path(model_dir: Path, cache_dir: Path | None) -> Path:
-    base = cache_dir or Path(os.environ.get("GRAPHMEM_CACHE", "~/.cache/graphmem")).expanduser()
+    base = Path(cache_dir or default_cache_root()).expanduser()
     weights = sorted(model_dir.glob("*.safetensors")) or sorted(model_dir.glob("*.bin"))
     h = hashlib.sha256()
     for w in weights:
@@ -230,7 +239,8 @@ _EMBEDDERS_LOCK = threading.Lock()
 
 
 def load_embedder(model_name: str = DEFAULT_MODEL, backend: str = "auto",
-                  batch_size: int = 64, cache_dir: Path | None = None) -> Embedder:
+                  batch_size: int = EMBEDDING_BATCH_SIZE, cache_dir: Path | None = None
+                  ) -> Embedder:
     """Load (once per process) the embedder for a model; ``auto`` prefers ONNX."""
     key = (model_name, backend, batch_size, str(cache_dir))
     with _EMBEDDERS_LOCK:

@@ -19,18 +19,18 @@ FORMATS = ("graphml", "gexf", "json")
 
 def _nodes(store: Store) -> list[tuple[str, dict[str, Any]]]:
     nodes: list[tuple[str, dict[str, Any]]] = []
-    pids = store.passage_ids()
-    for pid, p in store.get_passages(pids).items():
+    pids = store.graph.passage_ids()
+    for pid, p in store.graph.get_passages(pids).items():
         nodes.append((pid, {"kind": "passage", "label": p.title or p.text[:60],
                             "text": p.text}))
-    for e in store.entities():
+    for e in store.graph.entities():
         nodes.append((e.id, {"kind": "entity", "label": e.name, "type": e.type,
                              "n_passages": e.n_passages}))
     return nodes
 
 
 def _edges(store: Store, kinds: Iterable[str] | None) -> list[tuple[str, str, float, str]]:
-    return list(store.edges(kinds))
+    return list(store.graph.edges(kinds))
 
 
 def to_networkx(store: Store, kinds: Iterable[str] | None = None) -> Any:

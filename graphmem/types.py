@@ -34,14 +34,18 @@ class Document:
     source: str = ""
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     timestamp: str | None = None
+    namespace: str = ""
+    """Whose memory this is (e.g. ``user:ana``); searches in one namespace never see
+    another's. The default namespace is ``""``."""
 
     @property
     def id(self) -> str:
         """Same title, text and timestamp: same document (a repeated memory at another
         time is another document, though its passage is stored once)."""
-        if self.timestamp:
-            return content_id("d:", self.title, self.text, self.timestamp)
-        return content_id("d:", self.title, self.text)
+        parts = [self.title, self.text] + ([self.timestamp] if self.timestamp else [])
+        if self.namespace:
+            parts.append("\x00ns:" + self.namespace)
+        return content_id("d:", *parts)
 
 
 @dataclass(frozen=True)
@@ -57,9 +61,12 @@ class Passage:
     doc_id: str = ""
     index: int = 0
     timestamp: str | None = None
+    namespace: str = ""
 
     @property
     def id(self) -> str:
+        if self.namespace:
+            return content_id("p:", self.title, self.text, "\x00ns:" + self.namespace)
         return content_id("p:", self.title, self.text)
 
     @property
@@ -108,6 +115,9 @@ class Extraction:
     problems: list[str] = field(default_factory=list)
     """Malformed pieces of output that were dropped, said in words."""
     extractor: str = ""
+    failed: str | None = None
+    """Why extraction of this passage failed as a whole (None when it worked); a failed
+    passage is stored, recorded, and extracted again by the next run."""
 
     def all_entities(self) -> list[str]:
         """Entities plus every triple's subject and object, first appearance first."""
@@ -187,6 +197,9 @@ class EvolutionEvent:
     decision: dict[str, Any]
     created_at: str = ""
     reverted_at: str | None = None
+    kind: str = "evolution"
+    """``evolution`` (a decision), ``supersede`` (a newer fact replaced an older one) or
+    ``deletion`` (rewrites undone because the memory behind them was deleted)."""
 
 
 @dataclass
@@ -195,7 +208,8 @@ class IngestProblem:
 
     source: str
     reason: str
-    status: str = "skipped"  # skipped | duplicate | error | truncated
+    status: str = "skipped"
+    """skipped | duplicate | error | repaired | extraction | extraction_failed | warning"""
 
 
 @dataclass
@@ -211,9 +225,22 @@ class IndexReport:
     synonym_edges_added: int = 0
     strings_embedded: int = 0
     extraction_problems: int = 0
+    """Malformed pieces of extractor output that were dropped (per item)."""
+    extraction_failures: int = 0
+    """Passages whose extraction failed as a whole (stored, retried by the next run)."""
+    retried: int = 0
+    """Passages whose earlier failed extraction this run tried again."""
+    retried_ok: int = 0
+    documents_repaired: int = 0
+    """Inputs read after a repair (e.g. invalid UTF-8), each also listed in ``problems``."""
+    documents_replaced: int = 0
+    """Documents whose source file changed: the old version was replaced."""
+    documents_removed: int = 0
+    """Documents removed by ``sync`` because their file is gone."""
     extractor: str = ""
     problems: list[IngestProblem] = field(default_factory=list)
     seconds: float = 0.0
+    seconds_to_first_commit: float | None = None
     new_passage_ids: list[str] = field(default_factory=list)
     """Passages this run added (in order): what evolution looks at next."""
 

@@ -19,6 +19,49 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 
+def _backends() -> list[str]:
+    names = ["sqlite"]
+    from bolt_server import arcadedb_available
+
+    if arcadedb_available():
+        names.append("arcadedb")
+    if os.environ.get("GRAPHMEM_TEST_NEO4J_URI"):
+        names.append("neo4j")
+    return names
+
+
+@pytest.fixture(params=_backends())
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def store(backend, tmp_path, request):
+    """A fresh, empty store of each backend (the contract suites run on every one)."""
+    from bolt_server import open_test_store
+
+    s = open_test_store(backend, tmp_path / "store", request)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def reopen(backend, tmp_path, request):
+    """Open a second handle on the same store as ``store``."""
+    from bolt_server import reopen_test_store
+
+    opened = []
+
+    def again(s):
+        h = reopen_test_store(backend, s, request)
+        opened.append(h)
+        return h
+
+    yield again
+    for h in opened:
+        h.close()
+
+
 @pytest.fixture(scope="session")
 def embedder():
     from graphmem.embeddings import load_embedder

@@ -1,8 +1,10 @@
-"""The store contract: every backend of :class:`graphmem.store.Store` must pass these tests.
+"""The store contract: every backend runs every suite here (``test_store_contract.py``).
 
-A backend's test module subclasses :class:`StoreContract` and implements ``open_store``.
-Vectors here are deterministic pseudo-random unit vectors per text: the contract is about
-storage, not about embeddings (the real model is exercised in the indexing tests).
+One suite per interface of the store facade (graph, vectors, notes, key-value) plus one
+for the operations that span them (batches, deletion, deltas, the generation counter).
+Each suite uses a ``store`` fixture (a fresh, empty store of the backend under test) and
+``reopen`` (a second handle on the same store). Vectors are deterministic pseudo-random
+unit vectors per text: the contract is about storage, not about embeddings.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import numpy as np
 import pytest
 
 from graphmem.embeddings import text_hash
-from graphmem.store.base import DocumentRecord, NoteUpdate, Store, StoreError, WriteBatch
+from graphmem.store import entity_id
+from graphmem.store.base import NotFound, Store, StoreError
+from graphmem.store.records import DocumentRecord, NoteUpdate, WriteBatch
 from graphmem.types import (
     Document,
     EvolutionEvent,
@@ -36,9 +40,10 @@ def fake_vec(text: str) -> np.ndarray:
 
 
 def batch_for(doc: Document, texts: list[str], triples: list[Triple],
-              entities: list[str] | None = None) -> WriteBatch:
+              entities: list[str] | None = None, **kw) -> WriteBatch:
     """One document, one passage per text, all triples on the first passage."""
-    passages = [Passage(doc.title, t, doc.id, i) for i, t in enumerate(texts)]
+    passages = [Passage(doc.title, t, doc.id, i, doc.timestamp, doc.namespace)
+                for i, t in enumerate(texts)]
     exs = [Extraction(p.id, entities=list(entities or []) if i == 0 else [],
                       triples=triples if i == 0 else [], extractor="test")
            for i, p in enumerate(passages)]
@@ -50,71 +55,158 @@ def batch_for(doc: Document, texts: list[str], triples: list[Triple],
     return WriteBatch(documents=[DocumentRecord(doc, len(passages), True)], passages=passages,
                       extractions=exs, notes=notes,
                       vectors={text_hash(s): fake_vec(s) for s in strings},
-                      strings_embedded=len(set(strings)))
+                      strings_embedded=len(set(strings)), **kw)
 
 
-DOC_A = Document("Ada", "Ada Lovelace wrote the first program for the Analytical Engine.")
+DOC_A = Document("Ada", "Ada Lovelace wrote the first program for the Analytical Engine.",
+                 metadata={"source_key": "/docs/ada.txt"})
 DOC_B = Document("Babbage", "Charles Babbage designed the Analytical Engine.")
 T_A = [Triple("ada lovelace", "wrote", "first program"),
        Triple("first program", "written for", "analytical engine")]
 T_B = [Triple("charles babbage", "designed", "analytical engine")]
 
 
-class StoreContract:
-    """Tests any Store backend must pass. Subclasses provide ``open_store(path)``."""
+def write_two(store: Store) -> None:
+    store.write_batch(batch_for(DOC_A, [DOC_A.text], T_A, ["ada lovelace"]))
+    store.write_batch(batch_for(DOC_B, [DOC_B.text], T_B))
 
-    def open_store(self, path) -> Store:  # pragma: no cover - implemented by subclasses
-        raise NotImplementedError
 
-    @pytest.fixture
-    def store(self, tmp_path):
-        s = self.open_store(tmp_path / "s")
-        yield s
-        s.close()
+def edge_kinds(store: Store) -> dict[str, list[tuple[str, str, float]]]:
+    kinds: dict[str, list[tuple[str, str, float]]] = {}
+    for a, b, w, kind in store.graph.edges():
+        kinds.setdefault(kind, []).append((a, b, w))
+    return kinds
 
-    def write_two(self, store: Store) -> None:
-        store.write_batch(batch_for(DOC_A, [DOC_A.text], T_A, ["ada lovelace"]))
-        store.write_batch(batch_for(DOC_B, [DOC_B.text], T_B))
 
-    # --- basics -------------------------------------------------------------------
+def rewrite_note(store: Store, note_id: str, event_id: str, by: str, **attrs) -> Note:
+    old = store.notes.get([note_id])[note_id]
+    new = Note(id=note_id, content=old.content, title=old.title,
+               keywords=attrs.get("keywords", old.keywords), tags=attrs.get("tags", old.tags),
+               context=attrs.get("context", old.context))
+    store.notes.apply_event(EvolutionEvent(event_id, by, "test", {"rewrote": [note_id],
+                                                                  "links": []}),
+                            [NoteUpdate(new, old.version)], [],
+                            {text_hash(new.embed_text()): fake_vec(new.embed_text())})
+    return new
+
+
+class VectorContract:
+    def test_vectors_known_after_write(self, store):
+        b = batch_for(DOC_A, [DOC_A.text], T_A)
+        assert store.vectors.missing(b.vectors) == set(b.vectors)
+        store.write_batch(b)
+        assert store.vectors.missing(list(b.vectors) + ["nope"]) == {"nope"}
+        key = next(iter(b.vectors))
+        got = store.vectors.get([key, "nope"])
+        assert set(got) == {key} and got[key].dtype == np.float32
+        assert np.allclose(got[key], b.vectors[key])
+
+
+class GraphContract:
     def test_empty_store(self, store):
+        assert store.graph.documents() == [] and store.graph.passage_ids() == []
+        assert store.graph.entities() == [] and store.graph.facts() == []
         s = store.stats()
         assert (s["documents"], s["passages"], s["entities"], s["triples"]) == (0, 0, 0, 0)
-        ids, mat = store.vectors("passage")
-        assert ids == [] and mat.shape[0] == 0
-
-    def test_meta_and_generation(self, store):
-        g0 = store.generation
-        store.set_meta("k", "v")
-        assert store.get_meta("k") == "v"
-        assert store.get_meta("missing") is None
-        assert store.generation > g0
 
     def test_write_and_read_back(self, store):
-        self.write_two(store)
-        assert store.document_status([DOC_A.id, DOC_B.id, "d:none"]) == {DOC_A.id: True,
-                                                                         DOC_B.id: True}
-        pids = store.passage_ids()
-        assert len(pids) == 2
-        ps = store.get_passages(pids)
+        write_two(store)
+        g = store.graph
+        assert g.document_status([DOC_A.id, DOC_B.id, "d:none"]) == {DOC_A.id: True,
+                                                                     DOC_B.id: True}
+        pids = g.passage_ids()
+        assert len(pids) == 2 and g.passage_ids(DOC_A.id) == [pids[0]]
+        ps = g.get_passages(pids)
         assert {p.title for p in ps.values()} == {"Ada", "Babbage"}
-        assert store.passage_documents(pids)[pids[0]] == [DOC_A.id]
-        names = {e.name: e for e in store.entities()}
+        assert ps[pids[0]].doc_id == DOC_A.id
+        assert g.passage_documents(pids)[pids[0]] == [DOC_A.id]
+        names = {e.name: e for e in g.entities()}
         assert set(names) == {"ada lovelace", "first program", "analytical engine",
                               "charles babbage"}
         assert names["analytical engine"].n_passages == 2
-        assert {f.text for f in store.facts()} == {t.text for t in T_A + T_B}
-        kinds = {}
-        for a, b, w, kind in store.edges():
-            kinds.setdefault(kind, []).append((a, b, w))
+        assert [e.name for e in g.entities(contains="ENGINE")] == ["analytical engine"]
+        assert len(g.entities(limit=2)) == 2
+        facts = g.facts()
+        assert {f.text for f in facts} == {t.text for t in T_A + T_B}
+        wrote = next(f for f in facts if f.predicate == "wrote")
+        assert (wrote.subject, wrote.object) == ("ada lovelace", "first program")
+        about = g.facts(entity_id=entity_id("analytical engine"))
+        assert {f.predicate for f in about} == {"written for", "designed"}
+        assert [f.predicate for f in g.facts(contains="designed")] == ["designed"]
+        kinds = edge_kinds(store)
         assert len(kinds["relation"]) == 3 and len(kinds["mention"]) == 5
-        for kind in ("passage", "entity", "fact", "note"):
-            ids, mat = store.vectors(kind)
-            assert mat.shape == (len(ids), DIM)
-            assert np.allclose(np.linalg.norm(mat, axis=1), 1.0, atol=1e-5)
+        # relations keep their direction: subject -> object
+        assert (entity_id("charles babbage"), entity_id("analytical engine"), 1.0) in \
+            kinds["relation"]
+        assert g.passage_entities([pids[1]])[pids[1]]
+        assert set(g.entity_passages([entity_id("analytical engine")])[
+            entity_id("analytical engine")]) == set(pids)
+        assert g.fact_passages([T_B[0].id]) == {T_B[0].id: [pids[1]]}
+        assert g.known_entities([entity_id("ada lovelace"), "e:nope"]) == {
+            entity_id("ada lovelace")}
+
+    def test_documents_by_source_and_namespace(self, store):
+        write_two(store)
+        mine = Document("Note", "Ana likes tea.", namespace="user:ana")
+        store.write_batch(batch_for(mine, [mine.text], []))
+        assert [d.id for d in store.graph.documents(source="/docs/ada.txt")] == [DOC_A.id]
+        assert [d.id for d in store.graph.documents(namespace="user:ana")] == [mine.id]
+        assert len(store.graph.documents(namespace="")) == 2
+        assert len(store.graph.documents(limit=1)) == 1
+
+    def test_incomplete_document(self, store):
+        b = batch_for(DOC_A, [DOC_A.text], T_A)
+        b.documents[0].complete = False
+        store.write_batch(b)
+        assert store.graph.document_status([DOC_A.id]) == {DOC_A.id: False}
+        assert store.stats()["incomplete_documents"] == 1
+
+    def test_failed_extractions_are_kept_until_they_work(self, store):
+        b = batch_for(DOC_A, [DOC_A.text], [])
+        pid = b.passages[0].id
+        b.extractions[0].failed = "model said nonsense"
+        b.failures = {pid: "model said nonsense"}
+        store.write_batch(b)
+        assert store.graph.failed_passages() == {pid: "model said nonsense"}
+        assert store.graph.failed_passages([DOC_A.id]) == {pid: "model said nonsense"}
+        assert store.graph.failed_passages([DOC_B.id]) == {}
+        retry = batch_for(DOC_A, [DOC_A.text], T_A)
+        store.write_batch(WriteBatch(extractions=retry.extractions, vectors=retry.vectors))
+        assert store.graph.failed_passages() == {}
+        assert {f.text for f in store.graph.facts()} == {t.text for t in T_A}
+
+    def test_synonyms_and_links(self, store):
+        write_two(store)
+        a, b = entity_id("ada lovelace"), entity_id("charles babbage")
+        p1, p2 = store.graph.passage_ids()
+        res = store.write_batch(WriteBatch(synonyms=[SynonymEdge(b, a, 0.9),
+                                                     SynonymEdge(a, b, 0.9)],
+                                           links=[Link(p1, p2, "same engine")]))
+        assert res.synonyms_added == 1
+        kinds = edge_kinds(store)
+        assert [tuple(sorted(x[:2])) for x in kinds["synonym"]] == [tuple(sorted((a, b)))]
+        assert [tuple(sorted(x[:2])) for x in kinds["link"]] == [tuple(sorted((p1, p2)))]
+
+
+class StoreContract:
+    def test_generation_moves_only_for_what_retrieval_reads(self, store):
+        g0 = store.generation
+        store.set_meta("k", "v")
+        store.kv.cache_put("key", "m", "ner", "{}")
+        store.kv.record_usage("m", "ner", 1, 1, cached=False)
+        store.kv.log_ingest("run", [IngestProblem("x", "y")])
+        assert store.get_meta("k") == "v" and store.get_meta("missing") is None
+        assert store.generation == g0
+        write_two(store)
+        g1 = store.generation
+        assert g1 > g0
+        store.write_batch(batch_for(DOC_A, [DOC_A.text], T_A, ["ada lovelace"]))  # no-op
+        assert store.generation == g1
+        store.delete_document(DOC_B.id)
+        assert store.generation > g1
 
     def test_rewrite_is_noop(self, store):
-        self.write_two(store)
+        write_two(store)
         before = store.stats()
         res = store.write_batch(batch_for(DOC_A, [DOC_A.text], T_A, ["ada lovelace"]))
         assert res.passages_added == 0 and res.triples_added == 0 and not res.entities_added
@@ -124,156 +216,204 @@ class StoreContract:
 
     def test_batch_without_vectors_is_rejected_atomically(self, store):
         b = batch_for(DOC_A, [DOC_A.text], T_A)
-        b.vectors.pop(next(iter(b.vectors)))
+        b.vectors.pop(text_hash(b.passages[0].embed_text))
         with pytest.raises(StoreError):
             store.write_batch(b)
         assert store.stats()["passages"] == 0 and store.stats()["entities"] == 0
-        assert store.missing_vectors(b.vectors) == set(b.vectors)
+        assert store.vectors.missing(b.vectors) == set(b.vectors)
 
-    def test_vectors_known_after_write(self, store):
-        b = batch_for(DOC_A, [DOC_A.text], T_A)
-        store.write_batch(b)
-        assert store.missing_vectors(list(b.vectors) + ["nope"]) == {"nope"}
-        got = store.get_vectors(list(b.vectors)[:2])
-        assert len(got) == 2
+    def test_identity(self, store, reopen):
+        write_two(store)
+        again = reopen(store)
+        assert again.uuid == store.uuid and len(store.uuid) >= 16
+        assert again.stats()["passages"] == 2
+        again.close()
 
-    def test_incomplete_document(self, store):
-        b = batch_for(DOC_A, [DOC_A.text], T_A)
-        b.documents[0].complete = False
-        store.write_batch(b)
-        assert store.document_status([DOC_A.id]) == {DOC_A.id: False}
-        assert store.stats()["incomplete_documents"] == 1
+    def test_full_delta_holds_everything(self, store):
+        write_two(store)
+        d = store.read_delta(None)
+        assert d.full and d.generation == store.generation and d.dim == DIM
+        assert len(d.passage_ids) == 2 and len(d.entity_ids) == 4 and len(d.fact_ids) == 3
+        assert set(d.note_ids) == set(d.passage_ids)
+        for name in ("passage", "entity", "fact", "note"):
+            mat = d.matrix(name)
+            assert mat.shape[1] == DIM
+            assert np.allclose(np.linalg.norm(mat, axis=1), 1.0, atol=1e-5)
+        assert d.passage_labels == ["Ada", "Babbage"]
+        assert len(d.edge_a) == 3 + 5  # each fact source and each mention once
+        fact = d.fact_ids.index(T_B[0].id)
+        assert (d.fact_subjects[fact], d.fact_predicates[fact]) == (
+            entity_id("charles babbage"), "designed")
 
-    def test_synonyms_and_links(self, store):
-        self.write_two(store)
-        ents = {e.name: e.id for e in store.entities()}
-        a, b = ents["ada lovelace"], ents["charles babbage"]
-        p1, p2 = store.passage_ids()
-        res = store.write_batch(WriteBatch(synonyms=[SynonymEdge(b, a, 0.9),
-                                                     SynonymEdge(a, b, 0.9)],
-                                           links=[Link(p1, p2, "same engine")]))
-        assert res.synonyms_added == 1
-        edges = {(k, tuple(sorted((x, y)))) for x, y, _, k in store.edges(["synonym", "link"])}
-        assert edges == {("synonym", tuple(sorted((a, b)))), ("link", tuple(sorted((p1, p2))))}
+    def test_delta_since_a_generation_holds_only_what_is_new(self, store):
+        store.write_batch(batch_for(DOC_A, [DOC_A.text], T_A, ["ada lovelace"]))
+        g = store.generation
+        store.write_batch(batch_for(DOC_B, [DOC_B.text], T_B))
+        d = store.read_delta(g)
+        assert not d.full and len(d.passage_ids) == 1 and d.passage_labels == ["Babbage"]
+        assert set(d.entity_ids) == {entity_id("charles babbage")}
+        assert d.fact_ids == [T_B[0].id] and len(d.edge_a) == 1 + 2
+        assert store.read_delta(store.generation).empty
+        store.delete_document(DOC_B.id)
+        assert store.read_delta(g).full  # a deletion cannot be expressed as additions
 
-    # --- deletion -----------------------------------------------------------------
     def test_delete_removes_only_what_it_alone_supported(self, store):
-        self.write_two(store)
+        write_two(store)
         rep = store.delete_document(DOC_A.id)
         assert rep.passages == 1 and rep.triples == 2
-        names = {e.name for e in store.entities()}
+        names = {e.name for e in store.graph.entities()}
         assert names == {"charles babbage", "analytical engine"}  # shared entity kept
-        assert {f.text for f in store.facts()} == {t.text for t in T_B}
-        assert len(store.passage_ids()) == 1
-        assert all(k != "relation" or {a, b} != set() for a, b, _, k in store.edges())
-        ids, _ = store.vectors("passage")
-        assert len(ids) == 1
+        assert {f.text for f in store.graph.facts()} == {t.text for t in T_B}
+        assert len(store.graph.passage_ids()) == 1
+        assert len(store.read_delta(None).passage_ids) == 1
+
+    def test_delete_forgets_vectors_and_cached_answers(self, store):
+        write_two(store)
+        pid = store.graph.passage_ids(DOC_A.id)[0]
+        key = text_hash(Passage(DOC_A.title, DOC_A.text).embed_text)
+        store.kv.cache_put("about-ada", "m", "ner", '{"text": "x"}', refs=[pid])
+        store.kv.cache_put("about-nothing", "m", "ner", '{"text": "y"}')
+        rep = store.delete_document(DOC_A.id)
+        assert rep.vectors >= 1 and rep.cache_entries == 1
+        assert store.vectors.missing([key]) == {key}
+        assert store.vectors.missing([text_hash("analytical engine")]) == set()  # still used
+        assert store.kv.cache_get("about-ada") is None
+        assert store.kv.cache_get("about-nothing") is not None
 
     def test_delete_keeps_passage_shared_with_another_document(self, store):
         store.write_batch(batch_for(DOC_A, [DOC_A.text], T_A))
         other = Document("Ada", DOC_A.text + " ")  # different document, same passage text
-        b = batch_for(other, [DOC_A.text], T_A)
-        store.write_batch(b)
-        assert len(store.passage_ids()) == 1
+        store.write_batch(batch_for(other, [DOC_A.text], T_A))
+        assert len(store.graph.passage_ids()) == 1
         store.delete_document(DOC_A.id)
-        assert len(store.passage_ids()) == 1 and store.stats()["triples"] == 2
+        assert len(store.graph.passage_ids()) == 1 and store.stats()["triples"] == 2
         store.delete_document(other.id)
         assert store.stats()["passages"] == 0 and store.stats()["entities"] == 0
 
     def test_delete_unknown_document(self, store):
-        with pytest.raises(KeyError):
+        with pytest.raises(NotFound, match="no document"):
+            store.delete_document("d:missing")
+        with pytest.raises(KeyError):  # NotFound is also a KeyError
             store.delete_document("d:missing")
 
-    # --- notes and evolution ------------------------------------------------------
+    def test_reopen_keeps_everything(self, store, reopen):
+        write_two(store)
+        before = store.stats()
+        again = reopen(store)
+        after = again.stats()
+        for key in ("documents", "passages", "entities", "triples", "notes", "edges"):
+            assert before[key] == after[key]
+        assert len(again.read_delta(None).entity_ids) == before["entities"]
+        again.close()
+
+    def test_second_handle_sees_new_writes(self, store, reopen):
+        reader = reopen(store)
+        assert reader.read_delta(None).passage_ids == []
+        write_two(store)
+        assert len(reader.read_delta(None).passage_ids) == 2
+        assert reader.generation == store.generation
+        reader.close()
+
+
+class NoteContract:
     def test_note_versions_links_and_revert(self, store):
-        self.write_two(store)
-        p1, p2 = store.passage_ids()
-        n2 = store.get_notes([p2])[p2]
+        write_two(store)
+        p1, p2 = store.graph.passage_ids()
+        n2 = store.notes.get([p2])[p2]
         assert n2.version == 1 and n2.keywords == ["babbage"]
         new = Note(id=p2, content=n2.content, title=n2.title, keywords=["babbage", "engine"],
                    tags=["inventor"], context="designed the engine Ada programmed")
         ev = EvolutionEvent(id="ev1", note_id=p1, model="test", decision={"why": "shared"})
-        store.apply_event(ev, [NoteUpdate(new, 1)], [Link(p1, p2, "same engine")],
-                          {text_hash(new.embed_text()): fake_vec(new.embed_text())})
-        got = store.get_notes([p1, p2])
+        g = store.generation
+        store.notes.apply_event(ev, [NoteUpdate(new, 1)], [Link(p1, p2, "same engine")],
+                                {text_hash(new.embed_text()): fake_vec(new.embed_text())})
+        assert store.generation > g
+        got = store.notes.get([p1, p2])
         assert got[p2].version == 2 and got[p2].tags == ["inventor"]
         assert got[p1].links == [p2]
-        hist = store.note_history(p2)
+        hist = store.notes.history(p2)
         assert [h.version for h in hist] == [1, 2] and hist[1].event_id == "ev1"
         assert hist[0].keywords == ["babbage"]
-        assert [e.id for e in store.events()] == ["ev1"]
-        restored = store.revert_event("ev1")
-        assert restored == [p2]
-        got = store.get_notes([p1, p2])
+        assert [e.id for e in store.notes.events()] == ["ev1"]
+        assert [e.id for e in store.notes.events(p2)] == ["ev1"]
+        assert [lk.dst for lk in store.notes.links(p1)] == [p2]
+        d = store.read_delta(g)
+        assert d.note_ids == [p2] and np.allclose(d.matrix("note")[0],
+                                                  fake_vec(new.embed_text()))
+        assert store.notes.revert_event("ev1") == [p2]
+        got = store.notes.get([p1, p2])
         assert got[p2].keywords == ["babbage"] and got[p2].version == 3
-        assert got[p1].links == [] and store.links() == []
-        assert store.events()[0].reverted_at is not None
-        with pytest.raises(StoreError):
-            store.revert_event("ev1")
-        with pytest.raises(KeyError):
-            store.revert_event("nope")
+        assert got[p1].links == [] and store.notes.links() == []
+        assert store.notes.events()[0].reverted_at is not None
+        with pytest.raises(StoreError, match="already reverted"):
+            store.notes.revert_event("ev1")
+        with pytest.raises(NotFound):
+            store.notes.revert_event("nope")
 
     def test_stale_note_update_is_rejected_atomically(self, store):
-        self.write_two(store)
-        p1, p2 = store.passage_ids()
-        n2 = store.get_notes([p2])[p2]
+        write_two(store)
+        p1, p2 = store.graph.passage_ids()
+        n2 = store.notes.get([p2])[p2]
         new = Note(id=p2, content=n2.content, title=n2.title, tags=["x"])
         ev = EvolutionEvent(id="ev2", note_id=p1, model="test", decision={})
         with pytest.raises(StoreError):
-            store.apply_event(ev, [NoteUpdate(new, 7)], [Link(p1, p2, "r")],
-                              {text_hash(new.embed_text()): fake_vec(new.embed_text())})
-        assert store.get_notes([p2])[p2].version == 1
-        assert store.links() == [] and store.events() == []
+            store.notes.apply_event(ev, [NoteUpdate(new, 7)], [Link(p1, p2, "r")],
+                                    {text_hash(new.embed_text()): fake_vec(new.embed_text())})
+        assert store.notes.get([p2])[p2].version == 1
+        assert store.notes.links() == [] and store.notes.events() == []
 
-    def test_note_vectors_follow_rewrites(self, store):
-        self.write_two(store)
-        p1, p2 = store.passage_ids()
-        ids, mat = store.vectors("note")
-        before = mat[ids.index(p2)].copy()
-        n2 = store.get_notes([p2])[p2]
-        new = Note(id=p2, content=n2.content, title=n2.title, tags=["rewritten"])
-        store.apply_event(EvolutionEvent("ev3", p1, "t", {}), [NoteUpdate(new, 1)], [],
-                          {text_hash(new.embed_text()): fake_vec(new.embed_text())})
-        ids, mat = store.vectors("note")
-        assert np.allclose(mat[ids.index(p2)], fake_vec(new.embed_text()))
-        assert not np.allclose(mat[ids.index(p2)], before)
+    def test_pending_evolution(self, store):
+        b = batch_for(DOC_A, [DOC_A.text], T_A)
+        b.pending_evolution = [b.passages[0].id]
+        store.write_batch(b)
+        assert store.notes.pending_evolution() == [b.passages[0].id]
+        store.notes.finish_evolution(b.passages[0].id, "nothing to do")
+        assert store.notes.pending_evolution() == []
 
-    # --- LLM cache, usage, ingest log -----------------------------------------------
-    def test_llm_cache_and_usage(self, store):
-        assert store.cache_get("k1") is None
-        store.cache_put("k1", "m", "ner", '{"x": 1}')
-        assert store.cache_get("k1") == '{"x": 1}'
-        store.record_usage("m", "ner", 10, 5, cached=False)
-        store.record_usage("m", "ner", 10, 5, cached=True)
-        store.record_usage("m", "triples", 7, 3, cached=False)
-        u = {r["kind"]: r for r in store.usage()}
+    def test_deleting_a_memory_undoes_the_rewrites_it_caused(self, store):
+        write_two(store)
+        p_a, p_b = store.graph.passage_ids()
+        before = store.notes.get([p_b])[p_b]
+        rewrite_note(store, p_b, "ev-from-a", by=p_a, context="Ada's secret: 4711")
+        store.notes.apply_event(EvolutionEvent("ev-link", p_a, "test", {"links": [p_b]}),
+                                [], [Link(p_a, p_b, "r")], {})
+        rep = store.delete_document(DOC_A.id)
+        assert set(rep.reverted_events) == {"ev-from-a", "ev-link"}
+        now = store.notes.get([p_b])[p_b]
+        assert (now.context, now.tags) == (before.context, before.tags)
+        assert now.version == 3 and store.notes.links() == []
+        known = {e.id for e in store.notes.events()}
+        for v in store.notes.history(p_b):
+            assert v.event_id is None or v.event_id in known or v.event_id.startswith("del:")
+            assert "4711" not in v.context
+
+
+class KVContract:
+    def test_llm_cache(self, store):
+        assert store.kv.cache_get("k1") is None
+        store.kv.cache_put("k1", "m", "ner", '{"x": 1}')
+        store.kv.cache_put("k2", "m", "answer", '{"x": 2}')
+        assert store.kv.cache_get("k1") == '{"x": 1}'
+        assert {(r["kind"], r["entries"]) for r in store.kv.cache_stats()} == {("ner", 1),
+                                                                              ("answer", 1)}
+        assert store.kv.cache_clear("ner") == 1
+        assert store.kv.cache_get("k1") is None and store.kv.cache_get("k2") is not None
+        assert store.kv.cache_clear() == 1 and store.kv.cache_get("k2") is None
+
+    def test_usage_and_rejections(self, store):
+        store.kv.record_usage("m", "ner", 10, 5, cached=False)
+        store.kv.record_usage("m", "ner", 10, 5, cached=True)
+        store.kv.record_usage("m", "triples", 7, 3, cached=False)
+        store.kv.record_rejection("m", "triples")
+        u = {r["kind"]: r for r in store.kv.usage()}
         assert u["ner"]["calls"] == 1 and u["ner"]["cached_calls"] == 1
         assert u["ner"]["prompt_tokens"] == 10 and u["triples"]["completion_tokens"] == 3
+        assert u["triples"]["rejected"] == 1 and u["ner"]["rejected"] == 0
 
     def test_ingest_log(self, store):
-        store.log_ingest("run1", [IngestProblem("a.bin", "binary file")])
-        log = store.ingest_log()
-        assert log[0]["source"] == "a.bin" and log[0]["status"] == "skipped"
-
-    # --- persistence ----------------------------------------------------------------
-    def test_reopen_keeps_everything(self, tmp_path):
-        s = self.open_store(tmp_path / "p")
-        self.write_two(s)
-        before = s.stats()
-        s.close()
-        s2 = self.open_store(tmp_path / "p")
-        after = s2.stats()
-        for key in ("documents", "passages", "entities", "triples", "notes", "edges"):
-            assert before[key] == after[key]
-        ids, mat = s2.vectors("entity")
-        assert len(ids) == before["entities"]
-        s2.close()
-
-    def test_second_connection_sees_new_writes(self, tmp_path):
-        reader = self.open_store(tmp_path / "c")
-        assert reader.vectors("passage")[0] == []
-        writer = self.open_store(tmp_path / "c")
-        self.write_two(writer)
-        assert len(reader.vectors("passage")[0]) == 2
-        writer.close()
-        reader.close()
+        store.kv.log_ingest("run1", [IngestProblem("a.bin", "binary file")])
+        store.kv.log_ingest("run2", [IngestProblem("b.txt", "empty file"),
+                                     IngestProblem("c.txt", "not UTF-8", "repaired")])
+        log = store.kv.ingest_log()
+        assert [r["source"] for r in log] == ["c.txt", "b.txt", "a.bin"]
+        assert log[0]["status"] == "repaired" and len(store.kv.ingest_log(limit=1)) == 1

@@ -61,7 +61,7 @@ def _build(mem: Memory, turns: list[dict[str, str]], progress: Progress | None,
 
 
 def _dia_ranking(mem: Memory, hits: list, doc_to_dia: dict[str, str]) -> list[str]:
-    docs = mem.store.passage_documents([h.passage_id for h in hits])
+    docs = mem.store.graph.passage_documents([h.passage_id for h in hits])
     out: dict[str, None] = {}
     for h in hits:
         for d in docs.get(h.passage_id, []):

@@ -38,7 +38,7 @@ def gold_documents(q: dict[str, Any]) -> set[str]:
 
 def to_documents(mem: Memory, passage_ids: list[str]) -> list[str]:
     """Map a passage ranking to a document ranking (first appearance wins)."""
-    docs = mem.store.passage_documents(passage_ids)
+    docs = mem.store.graph.passage_documents(passage_ids)
     seen: dict[str, None] = {}
     for pid in passage_ids:
         for d in docs.get(pid, []):
@@ -50,8 +50,8 @@ def bm25_rankings(mem: Memory, queries: list[str], k: int) -> list[list[str]]:
     import bm25s
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-    pids = mem.store.passage_ids()
-    passages = mem.store.get_passages(pids)
+    pids = mem.store.graph.passage_ids()
+    passages = mem.store.graph.get_passages(pids)
     corpus = [f"{passages[p].title}\n{passages[p].text}" for p in pids]
     retriever = bm25s.BM25()
     retriever.index(bm25s.tokenize(corpus, stopwords="en", show_progress=False),
@@ -85,7 +85,7 @@ def evaluate_retrieval(mem: Memory, questions: list[dict[str, Any]], corpus: str
         t = time.perf_counter()
         mem.search(q, k=5, recipe=recipe)
         latencies.append(time.perf_counter() - t)
-    stored = mem.store.document_status(d for g in golds for d in g)
+    stored = mem.store.graph.document_status(d for g in golds for d in g)
     missing = sum(1 for g in golds for d in g if d not in stored)
     lat = percentiles_ms(latencies)
     stats = mem.stats()

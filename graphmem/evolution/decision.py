@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphmem.llm.client import LLMClient
+from graphmem.llm.prompts import DATA_RULE, fence
 from graphmem.types import Note
 
 log = logging.getLogger(__name__)
@@ -77,11 +78,13 @@ def decision_prompt(new: Note, neighbors: dict[str, Note]) -> list[dict[str, str
     return [{"role": "system", "content": (
         "You maintain a Zettelkasten of memory notes. When a new note arrives you decide "
         "whether it should be linked to related notes and whether those notes' context "
-        "and tags should be updated in the light of it. You answer with one JSON object "
-        "and nothing else.")},
+        "and tags should be updated in the light of it. A rewrite keeps what a note says "
+        "and may only add what the new note tells about the same subject. You answer with "
+        "one JSON object and nothing else. " + DATA_RULE)},
         {"role": "user", "content": (
-            f"New note:\n{json.dumps(_describe(new), ensure_ascii=False)}\n\n"
-            f"Nearest existing notes:\n{json.dumps(shown, ensure_ascii=False, indent=1)}\n\n"
+            f"New note:\n{fence(json.dumps(_describe(new), ensure_ascii=False))}\n\n"
+            "Nearest existing notes:\n"
+            f"{fence(json.dumps(shown, ensure_ascii=False, indent=1))}\n\n"
             "Return a JSON object with:\n"
             '- "should_evolve": true or false;\n'
             '- "links": the ids (such as "N1") of the existing notes the new note should be '
@@ -105,19 +108,20 @@ def _clean_tags(tags: Any, where: str) -> list[str]:
 def validate_decision(raw: dict[str, Any], aliases: dict[str, str]) -> Decision:
     """Map aliases to note IDs and check every list; DecisionError on anything off."""
     def resolve(alias: Any, where: str) -> str:
-        if not isinstance(alias, str) or alias.strip() not in aliases:
+        key = alias.strip().upper() if isinstance(alias, str) else None
+        if key not in aliases:
             raise DecisionError(f"{where}: unknown note id {alias!r} (shown: "
                                 f"{', '.join(aliases)})")
-        return aliases[alias.strip()]
+        return aliases[key]
 
     d = Decision(reason=str(raw.get("reason", ""))[:MAX_CONTEXT], raw=raw)
     if not raw.get("should_evolve", False):
         return d
-    links = raw.get("links", [])
+    links = [resolve(a, "links") for a in raw.get("links", [])]
     if len(links) > len(aliases) or len(set(links)) != len(links):
         raise DecisionError(f"links: {len(links)} entries for {len(aliases)} notes shown, or "
-                            "repeated ids")
-    d.links = [resolve(a, "links") for a in links]
+                            "the same note named twice")
+    d.links = links
     if "new_note_tags" in raw:
         d.new_tags = _clean_tags(raw["new_note_tags"], "new_note_tags")
     updates = raw.get("neighbor_updates", [])

@@ -3,15 +3,20 @@
 For a new note: find its k nearest notes — by the passage embedding (what it says), the
 note embedding (its keywords, tags and context) and the specific entities it shares
 with them in the graph — then decide (the LLM when configured, else the offline
-policy), and apply the decision as one store event: links become note–note edges of the
-graph, rewritten neighbours get a new version (the old one stays, revertible) and are
-re-embedded at once, so evolution changes what retrieval finds.
+policy), bound what the decision may do to others (``guard.py``), and apply it as one
+store event: links become note–note edges of the graph, rewritten neighbours get a new
+version (the old one stays, revertible) and are re-embedded at once, so evolution
+changes what retrieval finds. Rewrites out of bounds are rejected and listed in the event.
+
+A step that fails (LLM unreachable, a kill -9 between the add and its evolution) stays
+recorded as pending in the store and is finished by the next ``Memory`` that opens it.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -24,10 +29,12 @@ from graphmem.evolution.decision import (
     llm_decision,
     offline_decision,
 )
+from graphmem.evolution.guard import check_rewrite, looks_like_instructions
 from graphmem.llm.client import LLMClient
 from graphmem.llm.errors import LLMError
-from graphmem.store.base import NoteUpdate, Store
-from graphmem.store.vectors import rows_for
+from graphmem.retrieval.snapshot import Snapshot
+from graphmem.store.base import Store, StoreError
+from graphmem.store.records import NoteUpdate
 from graphmem.types import EvolutionEvent, IngestProblem, Link, Note
 
 log = logging.getLogger(__name__)
@@ -47,40 +54,41 @@ class Outcome:
     event: EvolutionEvent | None = None
     rejected: str | None = None
     policy: str = ""
+    guarded: bool = False
+    """The memory read as instructions to the memory system: it could link, not rewrite."""
 
 
 class Evolver:
     def __init__(self, store: Store, embedder: Embedder, config: Config,
-                 llm: LLMClient | None = None) -> None:
+                 snapshot: Callable[[], Snapshot], llm: LLMClient | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.config = config
+        self.snapshot = snapshot
         self.llm = llm
 
     def neighbors(self, note_id: str, k: int | None = None) -> list[tuple[str, float]]:
         """The k notes closest to ``note_id`` (itself excluded), best first, with scores."""
         k = k or self.config.evolution_k
-        pids, pmat = self.store.vectors("passage")
-        nids, nmat = self.store.vectors("note")
-        if note_id not in pids or len(pids) < 2:
+        snap = self.snapshot()
+        me = snap.passages.row(note_id)
+        if me is None or len(snap.passages) < 2:
             return []
-        p_index = {p: i for i, p in enumerate(pids)}
-        me = p_index[note_id]
-        score = (pmat @ pmat[me]).astype(np.float64)
-        if len(nids) == len(pids):  # every passage has a note; align the two matrices
-            nm = rows_for(nids, nmat, pids)
-            score = 0.5 * score + 0.5 * (nm @ nm[me])
+        pmat, nmat = snap.passages.matrix, snap.notes.matrix
+        score = 0.5 * (pmat @ pmat[me]).astype(np.float64) + 0.5 * (nmat @ nmat[me])
         for other, bonus in self._shared_entities(note_id).items():
-            if other in p_index:
-                score[p_index[other]] += bonus
+            r = snap.passages.row(other)
+            if r is not None:
+                score[r] += bonus
         score[me] = -np.inf
         top = np.argsort(-score, kind="stable")[:k]
-        return [(pids[i], float(score[i])) for i in top if np.isfinite(score[i])]
+        return [(snap.passages.id(int(i)), float(score[i])) for i in top
+                if np.isfinite(score[i])]
 
     def _shared_entities(self, note_id: str) -> dict[str, float]:
-        ents = self.store.passage_entities([note_id]).get(note_id, [])
+        ents = self.store.graph.passage_entities([note_id]).get(note_id, [])
         bonus: dict[str, float] = {}
-        for passages in self.store.entity_passages(ents).values():
+        for passages in self.store.graph.entity_passages(ents).values():
             if len(passages) > MAX_SHARED_DF:
                 continue
             for p in passages:
@@ -89,12 +97,25 @@ class Evolver:
         return bonus
 
     def evolve(self, note_id: str) -> Outcome:
-        """Run one evolution step for a note already in the store."""
+        """Run one evolution step for a note already in the store (retried once if a
+        concurrent writer rewrote a neighbour in between)."""
+        try:
+            out = self._evolve(note_id)
+        except StoreError as exc:
+            log.info("evolution of %s raced another writer (%s); trying again", note_id, exc)
+            out = self._evolve(note_id)
+        if out.event is None:
+            self.store.notes.finish_evolution(note_id, out.rejected or "nothing to do")
+        return out
+
+    def _evolve(self, note_id: str) -> Outcome:
         near = self.neighbors(note_id)
         out = Outcome(note_id, near, policy="llm" if self.llm else "offline")
         if not near:
             return out
-        notes = self.store.get_notes([note_id] + [n for n, _ in near])
+        notes = self.store.notes.get([note_id] + [n for n, _ in near])
+        if note_id not in notes:
+            return out
         new = notes[note_id]
         shown = [notes[n] for n, _ in near if n in notes]
         try:
@@ -108,36 +129,54 @@ class Evolver:
         except (LLMError, DecisionError) as exc:
             out.rejected = str(exc)
             log.warning("evolution of %s rejected: %s", note_id, exc)
-            self.store.log_ingest("evolution", [IngestProblem(note_id, str(exc),
-                                                              status="evolution_rejected")])
+            self.store.kv.log_ingest("evolution", [IngestProblem(note_id, str(exc),
+                                                                 status="evolution_rejected")])
             return out
+        out.guarded = looks_like_instructions(new.content)
         if not decision.empty:
-            out.event = self.apply(new, notes, decision, model)
+            out.event = self.apply(new, notes, decision, model, out.guarded)
+            if out.event is not None and out.event.decision.get("rejected"):
+                out.rejected = "; ".join(out.event.decision["rejected"])
+                self.store.kv.log_ingest("evolution", [IngestProblem(
+                    note_id, out.rejected, status="evolution_rejected")])
         return out
 
-    def apply(self, new: Note, notes: dict[str, Note], decision: Decision,
-              model: str) -> EvolutionEvent | None:
-        """Write the decision as one event: versions, links, fresh embeddings."""
+    def apply(self, new: Note, notes: dict[str, Note], decision: Decision, model: str,
+              guarded: bool = False) -> EvolutionEvent | None:
+        """Write the decision as one event: versions, links, fresh embeddings; rewrites
+        out of bounds (or any rewrite of others, for a guarded memory) are left out and
+        listed under ``rejected``."""
         updates: list[NoteUpdate] = []
+        rejected: list[str] = []
         if decision.new_tags is not None and decision.new_tags != new.tags:
             updates.append(NoteUpdate(replace(new, tags=decision.new_tags), new.version))
         for up in decision.updates:
             old = notes[up.note_id]
-            if up.context != old.context or up.tags != old.tags:
-                updates.append(NoteUpdate(replace(old, context=up.context, tags=up.tags),
-                                          old.version))
+            if up.context == old.context and up.tags == old.tags:
+                continue
+            if guarded and up.note_id != new.id:
+                rejected.append(f"rewrite of {old.id} refused: the new memory reads as "
+                                "instructions to the memory system")
+                continue
+            why = check_rewrite(old, up.context, up.tags, new, self.config.rewrite_max_change)
+            if why:
+                rejected.append(why)
+                continue
+            updates.append(NoteUpdate(replace(old, context=up.context, tags=up.tags),
+                                      old.version))
         links = [Link(new.id, dst, decision.reason) for dst in decision.links
                  if dst != new.id and dst not in new.links]
-        if not updates and not links:
+        if not updates and not links and not rejected:
             return None
         texts = {text_hash(u.note.embed_text()): u.note.embed_text() for u in updates}
-        missing = [h for h in texts if h in self.store.missing_vectors(texts)]
+        absent = self.store.vectors.missing(texts)
+        missing = [h for h in texts if h in absent]
         vectors = dict(zip(missing, self.embedder.embed_documents([texts[h] for h in missing]),
                            strict=True)) if missing else {}
         event = EvolutionEvent(
             id=f"ev:{uuid.uuid4().hex[:16]}", note_id=new.id, model=model,
             decision={"reason": decision.reason, "links": [lk.dst for lk in links],
-                      "rewrote": [u.note.id for u in updates], "raw": decision.raw})
-        self.store.apply_event(event, updates, links, vectors)
+                      "rewrote": [u.note.id for u in updates], "rejected": rejected,
+                      "guarded": guarded, "raw": decision.raw})
+        self.store.notes.apply_event(event, updates, links, vectors)
         return event
-

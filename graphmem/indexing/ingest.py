@@ -19,30 +19,49 @@ from graphmem.types import Document, IngestProblem
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 JSON_SUFFIXES = {".json"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
-TEXT_KEYS = ("text", "paragraph_text", "content", "body", "passage")
+TEXT_KEYS = ("text", "content", "body", "passage")
 
 Item = Document | IngestProblem
+MAX_JSON_BYTES = 256 * 1024 * 1024
 
 
 class IngestError(ValueError):
     """The input as a whole cannot be read (missing path, unparseable JSON file)."""
 
 
-def read_source(source: str | os.PathLike[str], max_bytes: int) -> Iterator[Item]:
+def read_source(source: str | os.PathLike[str], max_bytes: int,
+                namespace: str = "") -> Iterator[Item]:
     """Documents from a directory of text files, a text file, or a JSON/JSONL corpus."""
     path = Path(source).expanduser()
     if not path.exists():
         raise IngestError(f"{path} does not exist")
     if path.is_dir():
-        yield from _read_dir(path, max_bytes)
-        return
-    suffix = path.suffix.lower()
-    if suffix in JSON_SUFFIXES:
-        yield from read_json(path, max_bytes)
-    elif suffix in JSONL_SUFFIXES:
-        yield from read_jsonl(path, max_bytes)
+        items: Iterator[Item] = _read_dir(path, max_bytes)
     else:
-        yield _read_text_file(path, path.stem, max_bytes)
+        suffix = path.suffix.lower()
+        if suffix in JSON_SUFFIXES:
+            items = read_json(path, max_bytes)
+        elif suffix in JSONL_SUFFIXES:
+            items = read_jsonl(path, max_bytes)
+        else:
+            items = iter(_with_repairs(_read_text_file(path, path.stem, max_bytes)))
+    yield from _in_namespace(items, namespace)
+
+
+def _in_namespace(items: Iterable[Item], namespace: str) -> Iterator[Item]:
+    for item in items:
+        if namespace and isinstance(item, Document):
+            item = Document(item.title, item.text, item.source, item.metadata, item.timestamp,
+                            namespace)
+        yield item
+
+
+def _with_repairs(item: Item) -> list[Item]:
+    """A document read after a repair, preceded by the problem that reports the repair."""
+    if isinstance(item, Document) and item.metadata.get("encoding_warning"):
+        return [IngestProblem(item.source, item.metadata["encoding_warning"] + "; indexed "
+                              "as repaired", status="repaired"), item]
+    return [item]
 
 
 def _read_dir(root: Path, max_bytes: int) -> Iterator[Item]:
@@ -60,11 +79,11 @@ def _read_dir(root: Path, max_bytes: int) -> Iterator[Item]:
                 continue
             item = _read_text_file(path, str(Path(rel).with_suffix("")), max_bytes, rel)
             if isinstance(item, Document):
-                first = seen.setdefault(item.text, rel)
+                first = seen.setdefault(item.id, rel)
                 if first != rel:
                     yield IngestProblem(rel, f"same content as {first}", status="duplicate")
                     continue
-            yield item
+            yield from _with_repairs(item)
 
 
 def decode_bytes(data: bytes) -> tuple[str, str | None]:
@@ -103,13 +122,13 @@ def _read_text_file(path: Path, title: str, max_bytes: int, source: str | None =
     text, warning = decode_bytes(data)
     if not text.strip():
         return IngestProblem(source, "empty file")
-    meta: dict[str, Any] = {"path": source}
+    meta: dict[str, Any] = {"path": source, "source_key": str(path.resolve())}
     if warning:
         meta["encoding_warning"] = warning
     return Document(title=title, text=text, source=source, metadata=meta)
 
 
-def record_to_document(rec: Any, where: str) -> Item:
+def record_to_document(rec: Any, where: str, key_base: str | None = None) -> Item:
     """One corpus record (``{title, text}``, or a bare string) to a Document."""
     if isinstance(rec, str):
         rec = {"text": rec}
@@ -128,6 +147,8 @@ def record_to_document(rec: Any, where: str) -> Item:
         title = str(title)
     meta = {k: v for k, v in rec.items() if k not in TEXT_KEYS and k != "title"}
     ts = rec.get("timestamp")
+    if key_base and isinstance(rec.get("id"), str | int):
+        meta["source_key"] = f"{key_base}#{rec['id']}"
     return Document(title=title, text=text, source=where, metadata=meta,
                     timestamp=str(ts) if ts is not None else None)
 
@@ -135,8 +156,9 @@ def record_to_document(rec: Any, where: str) -> Item:
 def read_json(path: Path, max_bytes: int) -> Iterator[Item]:
     """A JSON corpus: a list of records, or an object holding such a list."""
     size = path.stat().st_size
-    if size > max_bytes * 64:
-        raise IngestError(f"{path} is {size:,} bytes; split it or use JSONL")
+    if size > MAX_JSON_BYTES:
+        raise IngestError(f"{path} is {size:,} bytes, too large to read as one JSON value; "
+                          "use JSONL (one record per line), which is read as a stream")
     raw, warning = decode_bytes(path.read_bytes())
     if warning:
         yield IngestProblem(str(path), warning, status="warning")
@@ -155,11 +177,15 @@ def read_json(path: Path, max_bytes: int) -> Iterator[Item]:
             raise IngestError(f"{path}: expected a list of {{title, text}} records")
     if not isinstance(data, list):
         raise IngestError(f"{path}: expected a list of {{title, text}} records")
-    yield from _dedupe(record_to_document(rec, f"{path.name}[{i}]") for i, rec in enumerate(data))
+    base = str(path.resolve())
+    yield from _dedupe(record_to_document(rec, f"{path.name}[{i}]", base)
+                       for i, rec in enumerate(data))
 
 
 def read_jsonl(path: Path, max_bytes: int) -> Iterator[Item]:
     """One JSON record per line; a malformed line is reported and skipped."""
+    base = str(path.resolve())
+
     def records() -> Iterator[Item]:
         with path.open("rb") as fh:
             for n, line in enumerate(fh, start=1):
@@ -176,14 +202,17 @@ def read_jsonl(path: Path, max_bytes: int) -> Iterator[Item]:
                 except json.JSONDecodeError as exc:
                     yield IngestProblem(where, f"invalid JSON: {exc.msg} at column {exc.colno}")
                     continue
-                item = record_to_document(rec, where)
+                item = record_to_document(rec, where, base)
                 if warning and isinstance(item, Document):
                     item.metadata["encoding_warning"] = warning
+                    yield IngestProblem(where, f"{warning}; indexed as repaired",
+                                        status="repaired")
                 yield item
     yield from _dedupe(records())
 
 
-def read_items(items: Iterable[Any], source: str = "python") -> Iterator[Item]:
+def read_items(items: Iterable[Any], source: str = "python",
+               namespace: str = "") -> Iterator[Item]:
     """Python inputs: strings, dicts, or Documents."""
     def convert() -> Iterator[Item]:
         for i, it in enumerate(items):
@@ -191,15 +220,17 @@ def read_items(items: Iterable[Any], source: str = "python") -> Iterator[Item]:
                 yield it
             else:
                 yield record_to_document(it, f"{source}[{i}]")
-    yield from _dedupe(convert())
+    yield from _in_namespace(_dedupe(convert()), namespace)
 
 
 def _dedupe(items: Iterable[Item]) -> Iterator[Item]:
-    """Report the second and later copies of a document (same title and text)."""
-    seen: dict[str, str] = {}
+    """Report the second and later copies of a document (same title and text). Only a
+    10-byte digest per document is kept, so a long stream costs little memory."""
+    seen: dict[bytes, str] = {}
     for item in items:
         if isinstance(item, Document):
-            first = seen.setdefault(item.id, item.source)
+            key = bytes.fromhex(item.id[2:])
+            first = seen.setdefault(key, item.source)
             if first != item.source:
                 yield IngestProblem(item.source, f"duplicate of {first}", status="duplicate")
                 continue

@@ -5,8 +5,9 @@ context in the same call) and then for triples *conditioned on those entities* k
 the triples anchored on the phrases that become graph nodes, and lets the second prompt
 ask for pronouns to be resolved to them. The output is exactly an :class:`Extraction`,
 so the graph builder cannot tell this extractor from the offline one. A malformed answer
-(no JSON, wrong shapes, triples of the wrong arity) costs that passage its entities or
-triples, is described in ``problems``, and never stops the run.
+(no JSON, wrong shapes, triples of the wrong arity) marks the passage as failed (``failed``): it is stored, its
+failure recorded, and the next run extracts it again; malformed single items are dropped
+and described in ``problems``. Only an unreachable endpoint stops the run.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 from graphmem.indexing.extractor import ProgressFn, clean_entities, clean_triples
 from graphmem.llm import prompts
 from graphmem.llm.client import LLMClient
-from graphmem.llm.errors import LLMOutputError
+from graphmem.llm.errors import LLMError, LLMUnavailable
 from graphmem.types import Extraction, NoteAttrs, Passage
 
 log = logging.getLogger(__name__)
@@ -41,11 +42,14 @@ class LLMExtractor:
     def extract_one(self, passage: Passage) -> Extraction:
         ex = Extraction(passage_id=passage.id, extractor=self.name)
         text = passage.embed_text
+        refs = [passage.id]
         try:
             first = self.client.chat_json("ner", prompts.entities_prompt(text),
-                                          prompts.ENTITIES_SCHEMA)
-        except LLMOutputError as exc:
-            ex.problems.append(str(exc))
+                                          prompts.ENTITIES_SCHEMA, refs=refs)
+        except LLMUnavailable:
+            raise
+        except LLMError as exc:
+            ex.failed = f"entity extraction failed: {exc}"
             return ex
         raw_entities = first.get("entities", [])
         ex.entities = clean_entities(raw_entities, ex.problems)
@@ -58,9 +62,11 @@ class LLMExtractor:
         surface = [e for e in raw_entities if isinstance(e, str)]
         try:
             second = self.client.chat_json("triples", prompts.triples_prompt(text, surface),
-                                           prompts.TRIPLES_SCHEMA)
-        except LLMOutputError as exc:
-            ex.problems.append(str(exc))
+                                           prompts.TRIPLES_SCHEMA, refs=refs)
+        except LLMUnavailable:
+            raise
+        except LLMError as exc:
+            ex.failed = f"triple extraction failed: {exc}"
             return ex
         ex.triples = clean_triples(second.get("triples", []), ex.problems)
         return ex

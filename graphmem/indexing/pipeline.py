@@ -1,11 +1,16 @@
-"""The indexing pipeline: documents -> passages -> extraction -> embeddings -> store.
+"""The indexing pipeline: documents -> passages -> extraction -> embeddings -> store, streamed.
 
-Why it is built around fixed batches of *pending* passages: each batch is extracted,
-embedded and written in one store transaction, so a run killed at any point loses only
-the batch in flight, and a re-run plans the very same batches over what is still
-missing. The result of an interrupted-then-resumed run is therefore the same graph as an
+Why a stream of fixed batches of *pending* passages: documents are read, chunked,
+extracted, embedded and committed a batch at a time, so memory does not grow with the
+corpus, the first commit lands seconds after the start, and a run killed at any point
+loses only the batch in flight. A re-run skips complete documents by their status, re-chunks
+the incomplete one, and cuts the same batches over what is still missing (a batch is
+committed whole or not at all), so a resumed run ends with the same graph as an
 uninterrupted one (synonym edges included, since they depend on batch order).
-Every distinct string is embedded once: the store's vector cache is asked first.
+
+Nothing is dropped silently: a document that cannot be chunked, or a passage whose
+extraction fails, is skipped and reported (CLI table and ingest log); failed extractions
+are stored as such and retried by the next run over the same input.
 """
 
 from __future__ import annotations
@@ -13,19 +18,15 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-
-import numpy as np
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 
 from graphmem.config import Config
-from graphmem.embeddings import Embedder, text_hash
-from graphmem.indexing.chunking import chunk_text
+from graphmem.embeddings import Embedder
+from graphmem.indexing.batch import BatchWriter
+from graphmem.indexing.chunking import iter_chunks
 from graphmem.indexing.extractor import Extractor
-from graphmem.indexing.notes import note_for
-from graphmem.indexing.synonyms import new_synonyms
-from graphmem.store.base import DocumentRecord, Store, WriteBatch
-from graphmem.store.sqlite import entity_id
+from graphmem.store.base import Store
 from graphmem.types import Document, Extraction, IndexReport, IngestProblem, Passage
 
 log = logging.getLogger(__name__)
@@ -33,76 +34,97 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int | None], None]
 """``progress(stage, advance, total)``: total is given once per stage, advance counts."""
 
+DOC_GROUP = 64
+"""Documents whose status is looked up together (one query per group)."""
+
 
 @dataclass
-class _Slot:
+class Slot:
     doc: Document
     passage: Passage
     pending: bool
     last_of_doc: bool
-
-
-@dataclass
-class _Plan:
-    slots: list[_Slot] = field(default_factory=list)
-    n_passages: dict[str, int] = field(default_factory=dict)
+    n_passages: int | None
+    """The document's passage count when known (set on its last slot)."""
 
 
 class Indexer:
     """Runs the pipeline for one store with one embedder and one extractor."""
 
     def __init__(self, store: Store, embedder: Embedder, extractor: Extractor | None,
-                 config: Config,
-                 progress: Progress | None = None) -> None:
+                 config: Config, progress: Progress | None = None,
+                 entity_rows: Callable[[], tuple[list[str], object]] | None = None) -> None:
         self.store = store
-        self.embedder = embedder
-        self.extractor = extractor
         self.config = config
         self.progress = progress or (lambda stage, n, total: None)
+        self.writer = BatchWriter(store, embedder, extractor, config, self.progress,
+                                  entity_rows)
+        self.extractor = extractor
 
-    # --- planning -------------------------------------------------------------------
-    def plan(self, docs: list[Document], chunk: bool = True) -> tuple[_Plan, int]:
-        """Passages still to write, in order; also how many documents were complete."""
-        status = self.store.document_status(d.id for d in docs)
-        plan = _Plan()
-        already = 0
+    # --- planning, streamed -----------------------------------------------------------
+    def _slots(self, docs: Iterable[Document], report: IndexReport, chunk: bool,
+               run_id: str) -> Iterator[Slot]:
+        """Passages of the documents not yet complete, in order, marked pending or not."""
+        group: list[Document] = []
+
+        def flush() -> Iterator[Slot]:
+            status = self.store.graph.document_status(d.id for d in group)
+            for doc in group:
+                if status.get(doc.id):
+                    report.documents_duplicate += 1
+                    continue
+                yield from self._doc_slots(doc, report, chunk, run_id)
+            group.clear()
+
         for doc in docs:
-            if status.get(doc.id):
-                already += 1
-                continue
-            pieces = (chunk_text(doc.text, self.config.chunk_tokens, self.config.chunk_overlap,
-                                 self.config.embedding_model) if chunk else [doc.text.strip()])
-            plan.n_passages[doc.id] = len(pieces)
-            for i, text in enumerate(pieces):
-                p = Passage(title=doc.title, text=text, doc_id=doc.id, index=i,
-                            timestamp=doc.timestamp)
-                plan.slots.append(_Slot(doc, p, True, i == len(pieces) - 1))
-        stored = set(self.store.passage_documents(s.passage.id for s in plan.slots))
-        seen: set[str] = set(stored)
-        for s in plan.slots:
-            s.pending = s.passage.id not in seen
-            seen.add(s.passage.id)
-        return plan, already
+            group.append(doc)
+            if len(group) >= DOC_GROUP:
+                yield from flush()
+        if group:
+            yield from flush()
 
-    def batches(self, plan: _Plan) -> list[list[_Slot]]:
-        """Cut after every ``index_batch_size`` pending passages (stable across resumes)."""
-        out: list[list[_Slot]] = []
-        cur: list[_Slot] = []
-        pending = 0
-        for s in plan.slots:
-            cur.append(s)
-            pending += s.pending
-            if pending >= self.config.index_batch_size:
-                out.append(cur)
-                cur, pending = [], 0
-        if cur:
-            out.append(cur)
-        return out
+    def _doc_slots(self, doc: Document, report: IndexReport, chunk: bool,
+                   run_id: str) -> Iterator[Slot]:
+        c = self.config
+        pieces = (iter_chunks(doc.text, c.chunk_tokens, c.chunk_overlap, c.embedding_model,
+                              c.max_chunk_chars) if chunk else iter([doc.text.strip()]))
+        window: list[Passage] = []
+        i = 0
+        try:
+            for text in pieces:
+                window.append(Passage(title=doc.title, text=text, doc_id=doc.id, index=i,
+                                      timestamp=doc.timestamp, namespace=doc.namespace))
+                i += 1
+                if len(window) > self.config.index_batch_size:
+                    yield from self._mark(doc, window[:-1], None)
+                    window = window[-1:]
+        except Exception as exc:  # noqa: BLE001 - one bad document never aborts a run
+            problem = IngestProblem(doc.source or doc.id, f"could not be chunked "
+                                    f"({type(exc).__name__}: {str(exc)[:200]}); skipped",
+                                    status="error")
+            report.problems.append(problem)
+            self.store.kv.log_ingest(run_id, [problem])
+            log.warning("%s: %s", problem.source, problem.reason)
+            return
+        if not window:
+            problem = IngestProblem(doc.source or doc.id, "no text left after chunking")
+            report.problems.append(problem)
+            return
+        yield from self._mark(doc, window, i)
+
+    def _mark(self, doc: Document, passages: list[Passage], total: int | None
+              ) -> Iterator[Slot]:
+        stored = set(self.store.graph.passage_documents(p.id for p in passages))
+        for j, p in enumerate(passages):
+            last = total is not None and j == len(passages) - 1
+            yield Slot(doc, p, p.id not in stored, last, total if last else None)
+            stored.add(p.id)  # a passage repeated inside one document is written once
 
     # --- running --------------------------------------------------------------------
     def run(self, items: Iterable[Document | IngestProblem],
             extractions: dict[str, Extraction] | None = None, chunk: bool = True,
-            note_metadata: dict[str, dict] | None = None) -> IndexReport:
+            note_metadata: dict[str, dict] | None = None, evolve: bool = False
+            ) -> IndexReport:
         """Index documents; ``extractions`` (by passage ID) bypass the extractor."""
         t0 = time.perf_counter()
         run_id = uuid.uuid4().hex[:12]
@@ -110,94 +132,43 @@ class Indexer:
             raise ValueError("an extractor is needed unless extractions are given")
         report = IndexReport(extractor=self.extractor.name if extractions is None
                              else "precomputed")
-        docs: list[Document] = []
-        for item in items:
-            if isinstance(item, IngestProblem):
-                report.problems.append(item)
-                if item.status == "duplicate":
-                    report.documents_duplicate += 1
-            else:
-                docs.append(item)
-        report.documents_seen = len(docs) + report.documents_duplicate
-        self.store.log_ingest(run_id, report.problems)
-        plan, already = self.plan(docs, chunk)
-        report.documents_duplicate += already
-        batches = self.batches(plan)
-        n_pending = sum(s.pending for s in plan.slots)
-        self.progress("index", 0, n_pending)
-        if extractions is None and n_pending:
-            self.progress("extract", 0, n_pending)
-        for batch in batches:
-            self._run_batch(batch, plan, extractions, report, run_id, note_metadata or {})
+        self.progress("index", 0, None)
+
+        def documents() -> Iterator[Document]:
+            for item in items:
+                if isinstance(item, IngestProblem):
+                    report.problems.append(item)
+                    self.store.kv.log_ingest(run_id, [item])
+                    if item.status == "duplicate":
+                        report.documents_duplicate += 1
+                    elif item.status == "repaired":
+                        report.documents_repaired += 1
+                    continue
+                report.documents_seen += 1
+                yield item
+
+        batch: list[Slot] = []
+        pending = 0
+        for slot in self._slots(documents(), report, chunk, run_id):
+            batch.append(slot)
+            pending += slot.pending
+            if pending >= self.config.index_batch_size:
+                self.writer.write(batch, extractions, report, run_id, note_metadata or {},
+                                  evolve)
+                batch, pending = [], 0
+        if batch:
+            self.writer.write(batch, extractions, report, run_id, note_metadata or {}, evolve)
         report.seconds = time.perf_counter() - t0
         log.info("indexed %d documents, %d passages in %.1fs (%s)", report.documents_indexed,
                  report.passages_indexed, report.seconds, report.extractor)
         return report
 
-    def _run_batch(self, batch: list[_Slot], plan: _Plan,
-                   extractions: dict[str, Extraction] | None, report: IndexReport, run_id: str,
-                   note_metadata: dict[str, dict]) -> None:
-        pending = [s.passage for s in batch if s.pending]
-        if extractions is not None:
-            exs = [extractions.get(p.id) or Extraction(p.id, extractor="none") for p in pending]
-        elif self.extractor is not None:
-            exs = self.extractor.extract(pending, lambda n: self.progress("extract", n, None))
-        else:
-            raise ValueError("an extractor is needed unless extractions are given")
-        notes = [note_for(p, ex, note_metadata.get(p.doc_id)) for p, ex in zip(pending, exs,
-                                                                                strict=True)]
-        strings: dict[str, str] = {}
-        for p in pending:
-            strings.setdefault(text_hash(p.embed_text), p.embed_text)
-        names = list(dict.fromkeys(n for ex in exs for n in ex.all_entities()))
-        for name in names:
-            strings.setdefault(text_hash(name), name)
-        for ex in exs:
-            for t in ex.triples:
-                strings.setdefault(text_hash(t.text), t.text)
-        for note in notes:
-            strings.setdefault(text_hash(note.embed_text()), note.embed_text())
-        absent = self.store.missing_vectors(strings)
-        missing = [k for k in strings if k in absent]
-        vectors: dict[str, np.ndarray] = {}
-        if missing:
-            mat = self.embedder.embed_documents([strings[k] for k in missing])
-            vectors = dict(zip(missing, mat, strict=True))
-
-        synonyms = self._synonyms(names, vectors)
-        records: dict[str, DocumentRecord] = {}
-        for s in batch:
-            rec = records.setdefault(s.doc.id, DocumentRecord(s.doc, plan.n_passages[s.doc.id],
-                                                              False))
-            rec.complete = rec.complete or s.last_of_doc
-        wb = WriteBatch(documents=list(records.values()), passages=[s.passage for s in batch],
-                        extractions=exs, notes=notes, vectors=vectors, synonyms=synonyms,
-                        strings_embedded=len(missing))
-        res = self.store.write_batch(wb)
-        problems = [IngestProblem(f"{p.doc_id}#{p.index}", msg, status="extraction")
-                    for p, ex in zip(pending, exs, strict=True) for msg in ex.problems]
-        self.store.log_ingest(run_id, problems)
-        report.problems.extend(problems)
-        report.extraction_problems += len(problems)
-        report.documents_indexed += sum(r.complete for r in records.values())
-        report.passages_indexed += res.passages_added
-        report.new_passage_ids.extend(res.passage_ids)
-        report.entities_added += len(res.entities_added)
-        report.triples_added += res.triples_added
-        report.synonym_edges_added += res.synonyms_added
-        report.strings_embedded += len(missing)
-        self.progress("index", len(pending), None)
-
-    def _synonyms(self, names: list[str], vectors: dict[str, np.ndarray]) -> list:
-        ids = [entity_id(n) for n in names]
-        known = self.store.known_entities(ids)
-        new = [(i, n) for i, n in zip(ids, names, strict=True) if i not in known]
-        if not new:
-            return []
-        cached = self.store.get_vectors(text_hash(n) for _, n in new
-                                        if text_hash(n) not in vectors)
-        new_vecs = np.vstack([vectors.get(text_hash(n), cached.get(text_hash(n)))
-                              for _, n in new])
-        old_ids, old_mat = self.store.vectors("entity")
-        return new_synonyms([i for i, _ in new], new_vecs, old_ids, old_mat,
-                            self.config.synonym_threshold, self.config.synonym_k)
+    def retry_failed(self, doc_ids: Iterable[str] | None, report: IndexReport,
+                     note_metadata: dict[str, dict] | None = None) -> None:
+        """Extract again the passages whose extraction failed in an earlier run."""
+        failed = self.store.graph.failed_passages(doc_ids)
+        if not failed or self.extractor is None:
+            return
+        run_id = uuid.uuid4().hex[:12]
+        passages = self.store.graph.get_passages(failed)
+        self.writer.retry([passages[p] for p in failed if p in passages], report, run_id)

@@ -48,7 +48,9 @@ QWEN_05B = ModelSpec(
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get("GRAPHMEM_CACHE", "~/.cache/graphmem")).expanduser() / "models"
+    from graphmem.embeddings import default_cache_root
+
+    return default_cache_root() / "models"
 
 
 def _sha256(path: Path) -> str:

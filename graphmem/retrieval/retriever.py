@@ -17,7 +17,6 @@ import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,12 +25,11 @@ from threadpoolctl import ThreadpoolController
 from graphmem.embeddings import Embedder
 from graphmem.retrieval.dense import dense_scores, top_k
 from graphmem.retrieval.explain import strongest_paths
-from graphmem.retrieval.graph import GraphIndex, load_graph
+from graphmem.retrieval.graph import GraphIndex
 from graphmem.retrieval.linking import query_spans, verbatim_names
 from graphmem.retrieval.ppr import ppr_many
 from graphmem.retrieval.recipes import Recipe
-from graphmem.store.base import Store
-from graphmem.store.vectors import rows_for
+from graphmem.retrieval.snapshot import Snapshot, SnapshotManager
 from graphmem.types import Explanation
 
 log = logging.getLogger(__name__)
@@ -91,49 +89,46 @@ def _softmax(x: np.ndarray, temperature: float) -> np.ndarray:
 
 
 class Retriever:
-    """Searches one store; keeps the graph current with the store's generation."""
+    """Searches one store through its snapshots (safe to share between threads)."""
 
-    def __init__(self, store: Store, embedder: Embedder, cache_dir: Path | None = None,
-                 tol: float = 1e-7, max_iter: int = 100,
+    def __init__(self, snapshots: SnapshotManager, embedder: Embedder, tol: float,
+                 max_iter: int,
                  fact_filter: Callable[[str, list[tuple[str, str, str]]], list[int]] | None
                  = None) -> None:
-        self.store = store
+        self.snapshots = snapshots
         self.fact_filter = fact_filter
         self.embedder = embedder
-        self.cache_dir = cache_dir
         self.tol = tol
         self.max_iter = max_iter
-        self._graph: GraphIndex | None = None
 
     def graph(self) -> GraphIndex:
-        """The graph for the store as it is now (rebuilt or reloaded when it changed)."""
-        gen = self.store.generation
-        if self._graph is None or self._graph.generation != gen:
-            self._graph = load_graph(self.store, self.cache_dir)
-        return self._graph
+        """The graph of the store as it is now."""
+        return self.snapshots.graph()
 
     # --- the search ---------------------------------------------------------------
     def search_many(self, queries: list[str], k: int, recipe: Recipe,
                     explain: bool = True, damping: float | None = None) -> list[list[Ranked]]:
         """Rank passages for each query (see the module docstring for the steps)."""
         with single_threaded_blas():
-            return self._search_many(queries, k, recipe, explain, damping)
+            return self._search_many(self.snapshots.current(), queries, k, recipe, explain,
+                                     damping)
 
     def walk(self, query: str, k: int, recipe: Recipe, damping: float | None = None) -> Walk:
         """One query's whole walk: PPR mass on every node, its seeds, its ranking."""
         kept: list[tuple[np.ndarray | None, _Seeds]] = []
+        snap = self.snapshots.current()
         with single_threaded_blas():
-            ranked = self._search_many([query], k, recipe, True, damping, kept)[0]
-        g = self.graph()
+            ranked = self._search_many(snap, [query], k, recipe, True, damping, kept)[0]
+        g = snap.graph(self.snapshots._count_build)
         scores, seeds = kept[0] if kept else (None, _Seeds({}, []))
         return Walk(g, scores if scores is not None else np.zeros(g.n_nodes), seeds.entities,
                     seeds.facts, ranked)
 
-    def _search_many(self, queries: list[str], k: int, recipe: Recipe, explain: bool,
-                     damping: float | None,
+    def _search_many(self, snap: Snapshot, queries: list[str], k: int, recipe: Recipe,
+                     explain: bool, damping: float | None,
                      kept: list[tuple[np.ndarray | None, _Seeds]] | None = None
                      ) -> list[list[Ranked]]:
-        pids, pmat = self.store.vectors("passage")
+        pids, pmat = snap.passages.ids, snap.passages.matrix
         if not queries:
             return []
         if not pids:
@@ -141,20 +136,17 @@ class Retriever:
         qv = self.embedder.embed_queries(list(queries))
         dense = dense_scores(qv, pmat)
         if recipe.note_weight > 0:
-            dense = self._with_notes(dense, qv, pids, recipe.note_weight)
+            dense = (1.0 - recipe.note_weight) * dense + recipe.note_weight * dense_scores(
+                qv, snap.notes.matrix)
         if not recipe.use_graph:
             return [self._dense_ranking(pids, row, k, "dense") for row in dense]
-        g = self.graph()
-        if (g.n_passages != len(pids)
-                or len(self.store.vectors("entity")[0]) != len(g.entity_names)):
-            self._graph = None  # the store moved on between the two reads
-            g = self.graph()
+        g = snap.graph(self.snapshots._count_build)
         spans = [query_spans(q) if recipe.link_query_entities else [] for q in queries]
         # spans naming an entity verbatim need no embedding; only the rest are embedded
         fuzzy = list(dict.fromkeys(s for ss in spans for s in ss if s not in g.entity_nodes))
         span_vec = dict(zip(fuzzy, self.embedder.embed_queries(fuzzy), strict=True)) \
             if fuzzy else {}
-        seeds = [self._seeds(g, q, qv[i], spans[i], span_vec, recipe)
+        seeds = [self._seeds(snap, g, q, qv[i], spans[i], span_vec, recipe)
                  for i, q in enumerate(queries)]
         walk = [i for i, s in enumerate(seeds) if s.entities]
         if kept is not None and not walk:
@@ -187,23 +179,14 @@ class Retriever:
                       for j in order]
         return out
 
-    def _with_notes(self, dense: np.ndarray, qv: np.ndarray, pids: list[str],
-                    weight: float) -> np.ndarray:
-        """Blend in the similarity to each passage's note (its keywords, tags, context):
-        what evolution rewrites, so that rewriting a note changes what finds it."""
-        nids, nmat = self.store.vectors("note")
-        if len(nids) != len(pids):
-            return dense
-        return (1.0 - weight) * dense + weight * dense_scores(qv, rows_for(nids, nmat, pids))
-
     def _dense_ranking(self, pids: list[str], row: np.ndarray, k: int,
                        method: str) -> list[Ranked]:
         return [Ranked(pids[j], float(row[j]), float(row[j]), Explanation(method=method))
                 for j in top_k(row, k)]
 
     # --- seeds and restart vector ---------------------------------------------------
-    def _seeds(self, g: GraphIndex, query: str, qvec: np.ndarray, spans: list[str],
-               span_vec: dict[str, np.ndarray], recipe: Recipe) -> _Seeds:
+    def _seeds(self, snap: Snapshot, g: GraphIndex, query: str, qvec: np.ndarray,
+               spans: list[str], span_vec: dict[str, np.ndarray], recipe: Recipe) -> _Seeds:
         ents: dict[int, float] = {}
         df = g.entity_doc_freq
         if recipe.link_query_entities:
@@ -212,7 +195,7 @@ class Retriever:
                     node = g.entity_nodes[s]
                     ents[node] = ents.get(node, 0.0) + 1.0 / df[node - g.n_passages]
             fuzzy = [s for s in spans if s in span_vec]
-            _, emat = self.store.vectors("entity")
+            emat = snap.entities.matrix
             if fuzzy and emat.shape[0]:
                 sims = np.vstack([span_vec[s] for s in fuzzy]) @ emat.T
                 best = sims.argmax(axis=1)
@@ -226,19 +209,19 @@ class Retriever:
                     ents[node] = 1.0 / df[node - g.n_passages]
         facts: list[tuple[str, float]] = []
         if recipe.facts == "always" or (recipe.facts == "fallback" and not ents):
-            fact_ents, facts = self._fact_seeds(g, query, qvec, recipe)
+            fact_ents, facts = self._fact_seeds(snap, g, query, qvec, recipe)
             for node, w in fact_ents.items():
                 ents[node] = ents.get(node, 0.0) + w
         return _Seeds(ents, facts)
 
-    def _fact_seeds(self, g: GraphIndex, query: str, qvec: np.ndarray, recipe: Recipe
-                    ) -> tuple[dict[int, float], list[tuple[str, float]]]:
+    def _fact_seeds(self, snap: Snapshot, g: GraphIndex, query: str, qvec: np.ndarray,
+                    recipe: Recipe) -> tuple[dict[int, float], list[tuple[str, float]]]:
         """HippoRAG 2 fact seeding: top facts' entities, weighted by score / doc freq.
 
         With a fact filter (an LLM), only the facts it keeps seed the walk.
         """
-        fids, fmat = self.store.vectors("fact")
-        if not fids or len(fids) != len(g.fact_ids):
+        fmat = snap.facts.matrix
+        if not len(snap.facts):
             return {}, []
         raw = fmat @ qvec
         norm = _minmax(raw)
@@ -249,7 +232,7 @@ class Retriever:
         count: dict[int, int] = {}
         for f in top:
             for node in (int(g.fact_subj[f]), int(g.fact_obj[f])):
-                if node < g.n_passages:
+                if node < g.n_passages:  # unknown entity (-1) or not an entity
                     continue
                 weight[node] = weight.get(node, 0.0) + float(norm[f]) / g.entity_doc_freq[
                     node - g.n_passages]

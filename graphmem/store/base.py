@@ -1,35 +1,47 @@
-"""The one store interface every backend implements (SQLite today, Neo4j planned).
+"""The store: one facade made of four small interfaces, by what they hold.
 
-Why an interface with a contract suite (``tests/store_contract.py``): the rooms above the
-store only speak these methods and dataclasses, so a backend is correct exactly when it
-passes the contract, as scikit-learn estimators pass ``check_estimator``.
+* :class:`GraphStore` — documents, passages, entities, facts and the edges between them;
+* :class:`VectorStore` — embeddings by text hash (every distinct string embedded once);
+* :class:`NoteStore` — notes, their versions, evolution events and note links;
+* :class:`KVStore` — bookkeeping that never changes what retrieval sees: the LLM response
+  cache, token usage and the ingest log.
 
-Writes come in one shape, :class:`WriteBatch`, applied atomically: a crash loses at most
-the batch in flight and never leaves half of it behind.
+A :class:`Store` holds one of each (``store.graph``, ``store.vectors``, ``store.notes``,
+``store.kv``) plus the operations that must span them atomically: ``write_batch`` (an
+indexing step), ``delete_document`` and ``read_delta`` (what retrieval reads, in one
+consistent read). Each interface has a contract suite in ``tests/contract/`` and every
+backend runs every suite, as scikit-learn estimators pass ``check_estimator``.
+
+Where the LLM cache lives: with the rest of the memory, in the same backend. On a Bolt
+server that means every process and machine sharing the memory shares what the LLM was
+already paid for, and ``graphmem migrate`` carries it along.
+
+The generation counter moves exactly when something retrieval reads changes (passages,
+entities, facts, edges, note vectors, deletions); LLM cache, usage and log writes never
+move it, so an ``ask`` never invalidates the graph snapshot.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from graphmem.types import (
-    Document,
-    EvolutionEvent,
-    Extraction,
-    IngestProblem,
-    Link,
-    Note,
-    NoteVersion,
-    Passage,
-    SynonymEdge,
+from graphmem.store.records import (
+    BatchResult,
+    DeleteReport,
+    Delta,
+    DocumentInfo,
+    EntityRow,
+    FactRow,
+    NoteUpdate,
+    WriteBatch,
 )
+from graphmem.types import EvolutionEvent, IngestProblem, Link, Note, NoteVersion, Passage
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 VECTOR_KINDS: tuple[str, ...] = ("passage", "entity", "fact", "note")
 
 
@@ -41,136 +53,40 @@ class SchemaMismatch(StoreError):
     """The store on disk was written by an incompatible version of graphmem."""
 
 
-@dataclass
-class DocumentRecord:
-    """A document and how many of its passages this batch completes."""
-
-    document: Document
-    n_passages: int
-    complete: bool
-    passage_ids: list[str] = field(default_factory=list)
-    """IDs of all the document's passages in order (written as they arrive)."""
+class StoreDamaged(StoreError):
+    """The store's files are damaged or incomplete; it is refused rather than misread."""
 
 
-@dataclass
-class WriteBatch:
-    """Everything one indexing step writes, applied in one transaction.
+class StoreNotFound(StoreError):
+    """There is no memory at the location given (and nothing was created there)."""
 
-    ``vectors`` must hold an embedding for every string the batch introduces that the
-    store does not already have (passage text, entity name, fact text, note text);
-    the store checks this and refuses the batch otherwise.
+
+class ReadOnlyStore(StoreError):
+    """A write was attempted on a store opened read-only."""
+
+
+class NotFound(StoreError, KeyError):
+    """A document, note or event the caller named does not exist.
+
+    Also a ``KeyError``, so ``except KeyError`` keeps working; the CLI catches this class
+    only, so a programming error never masquerades as "not found".
     """
 
-    documents: list[DocumentRecord] = field(default_factory=list)
-    passages: list[Passage] = field(default_factory=list)
-    extractions: list[Extraction] = field(default_factory=list)
-    notes: list[Note] = field(default_factory=list)
-    vectors: dict[str, np.ndarray] = field(default_factory=dict)
-    synonyms: list[SynonymEdge] = field(default_factory=list)
-    links: list[Link] = field(default_factory=list)
-    strings_embedded: int = 0
-    """How many strings were sent to the model for this batch (accounting)."""
+    def __str__(self) -> str:  # KeyError would show the message quoted
+        return str(self.args[0]) if self.args else "not found"
 
 
-@dataclass
-class BatchResult:
-    passages_added: int = 0
-    passage_ids: list[str] = field(default_factory=list)
-    entities_added: list[str] = field(default_factory=list)
-    triples_added: int = 0
-    synonyms_added: int = 0
+class GraphStore(ABC):
+    """Documents, passages, entities, facts and the edges between them."""
 
-
-@dataclass
-class DeleteReport:
-    document_id: str
-    passages: int = 0
-    entities: int = 0
-    triples: int = 0
-    edges: int = 0
-
-
-@dataclass
-class EntityRow:
-    id: str
-    name: str
-    type: str
-    n_passages: int
-
-
-@dataclass
-class FactRow:
-    id: str
-    subject_id: str
-    predicate: str
-    object_id: str
-    text: str
-
-
-@dataclass
-class DocumentInfo:
-    id: str
-    title: str
-    source: str
-    n_passages: int
-    complete: bool
-    created_at: str
-
-
-@dataclass
-class NoteUpdate:
-    """A new version of a note: the attributes after the change."""
-
-    note: Note
-    previous_version: int
-
-
-class Store(ABC):
-    """Persistent graph of documents, passages/notes, entities, triples and edges."""
-
-    # --- lifecycle and metadata ---------------------------------------------------
-    @abstractmethod
-    def close(self) -> None: ...
-
-    @abstractmethod
-    def get_meta(self, key: str) -> str | None: ...
-
-    @abstractmethod
-    def set_meta(self, key: str, value: str) -> None: ...
-
-    @property
-    @abstractmethod
-    def generation(self) -> int:
-        """Increases with every committed write; caches of derived data key on it."""
-
-    # --- writes ---------------------------------------------------------------------
-    @abstractmethod
-    def missing_vectors(self, keys: Iterable[str]) -> set[str]:
-        """The embedding-cache keys (text hashes) the store does not have yet."""
-
-    @abstractmethod
-    def get_vectors(self, keys: Iterable[str]) -> dict[str, np.ndarray]:
-        """Cached embeddings by text hash (missing keys are simply absent)."""
-
-    @abstractmethod
-    def known_entities(self, ids: Iterable[str]) -> set[str]:
-        """The entity IDs among ``ids`` that the store holds."""
-
-    @abstractmethod
-    def write_batch(self, batch: WriteBatch) -> BatchResult:
-        """Apply a batch atomically; re-writing what exists is a no-op."""
-
-    @abstractmethod
-    def delete_document(self, doc_id: str) -> DeleteReport:
-        """Remove a document and everything only it supported."""
-
-    # --- documents and passages -----------------------------------------------------
     @abstractmethod
     def document_status(self, doc_ids: Iterable[str]) -> dict[str, bool]:
         """For known documents: whether all their passages are stored."""
 
     @abstractmethod
-    def documents(self) -> list[DocumentInfo]: ...
+    def documents(self, source: str | None = None, namespace: str | None = None,
+                  limit: int | None = None) -> list[DocumentInfo]:
+        """Documents in insertion order, optionally only those from ``source``."""
 
     @abstractmethod
     def passage_ids(self, doc_id: str | None = None) -> list[str]:
@@ -182,83 +98,181 @@ class Store(ABC):
     @abstractmethod
     def passage_documents(self, ids: Iterable[str]) -> dict[str, list[str]]: ...
 
-    # --- graph ----------------------------------------------------------------------
     @abstractmethod
-    def entities(self) -> list[EntityRow]: ...
+    def entities(self, contains: str | None = None, limit: int | None = None
+                 ) -> list[EntityRow]:
+        """Entities in insertion order (names containing ``contains`` if given)."""
 
     @abstractmethod
-    def facts(self) -> list[FactRow]: ...
+    def facts(self, entity_id: str | None = None, contains: str | None = None,
+              limit: int | None = None) -> list[FactRow]: ...
+
+    @abstractmethod
+    def known_entities(self, ids: Iterable[str]) -> set[str]: ...
 
     @abstractmethod
     def passage_entities(self, passage_ids: Iterable[str]) -> dict[str, list[str]]: ...
 
     @abstractmethod
+    def entity_passages(self, entity_ids: Iterable[str]) -> dict[str, list[str]]: ...
+
+    @abstractmethod
     def fact_passages(self, fact_ids: Iterable[str]) -> dict[str, list[str]]: ...
 
     @abstractmethod
-    def entity_passages(self, entity_ids: Iterable[str]) -> dict[str, list[str]]:
-        """Passages mentioning each entity."""
-
-    @abstractmethod
     def edges(self, kinds: Iterable[str] | None = None) -> Iterator[tuple[str, str, float, str]]:
-        """Undirected weighted edges ``(a, b, weight, kind)``, each pair once per kind."""
+        """Weighted edges ``(a, b, weight, kind)``, each pair once per kind. Relation
+        edges run from subject to object (their predicates are in :meth:`facts`)."""
 
     @abstractmethod
-    def vectors(self, kind: str) -> tuple[list[str], np.ndarray]:
-        """IDs and unit-norm embeddings of one node kind (see ``VECTOR_KINDS``)."""
+    def failed_passages(self, doc_ids: Iterable[str] | None = None) -> dict[str, str]:
+        """Passages whose extraction failed (ID -> reason), for a later retry."""
+
+
+class VectorStore(ABC):
+    """Embeddings keyed by a hash of their text."""
 
     @abstractmethod
-    def stats(self) -> dict[str, Any]: ...
-
-    # --- notes and evolution --------------------------------------------------------
-    @abstractmethod
-    def get_notes(self, ids: Iterable[str]) -> dict[str, Note]: ...
+    def missing(self, keys: Iterable[str]) -> set[str]:
+        """The keys the store does not have yet."""
 
     @abstractmethod
-    def note_history(self, note_id: str) -> list[NoteVersion]: ...
+    def get(self, keys: Iterable[str]) -> dict[str, np.ndarray]:
+        """Embeddings by key (missing keys are absent)."""
+
+
+class NoteStore(ABC):
+    """Notes, their versions, evolution events and links. Nothing is rewritten in place:
+    every change is a new version tied to the event that caused it."""
+
+    @abstractmethod
+    def get(self, ids: Iterable[str]) -> dict[str, Note]: ...
+
+    @abstractmethod
+    def history(self, note_id: str) -> list[NoteVersion]: ...
+
+    @abstractmethod
+    def events(self, note_id: str | None = None, limit: int | None = None
+               ) -> list[EvolutionEvent]: ...
+
+    @abstractmethod
+    def links(self, note_id: str | None = None) -> list[Link]: ...
 
     @abstractmethod
     def apply_event(self, event: EvolutionEvent, updates: list[NoteUpdate], links: list[Link],
                     vectors: dict[str, np.ndarray]) -> None:
-        """Write an evolution event atomically: new note versions, links, embeddings.
-
-        Raises StoreError (and writes nothing) if a note changed since ``previous_version``.
-        """
+        """Write an event atomically: new note versions, links, embeddings. Raises
+        StoreError (and writes nothing) if a note changed since ``previous_version``."""
 
     @abstractmethod
     def revert_event(self, event_id: str) -> list[str]:
         """Undo an event: restore each note it rewrote and drop its links."""
 
     @abstractmethod
-    def events(self, note_id: str | None = None) -> list[EvolutionEvent]: ...
+    def pending_evolution(self) -> list[str]:
+        """Notes added whose evolution step has not been applied (e.g. after kill -9)."""
 
     @abstractmethod
-    def links(self, note_id: str | None = None) -> list[Link]: ...
+    def finish_evolution(self, note_id: str, outcome: str) -> None:
+        """Mark a pending evolution step done (applied, nothing to do, or rejected)."""
 
-    # --- LLM cache and accounting ---------------------------------------------------
+
+class KVStore(ABC):
+    """LLM cache, token usage and ingest log. Writes here never move the generation."""
+
     @abstractmethod
     def cache_get(self, key: str) -> str | None: ...
 
     @abstractmethod
-    def cache_put(self, key: str, model: str, kind: str, response: str) -> None: ...
+    def cache_put(self, key: str, model: str, kind: str, response: str,
+                  refs: Iterable[str] = ()) -> None:
+        """Store an answer; ``refs`` are the passages whose text the prompt carried (so
+        deleting a document forgets the answers about it)."""
+
+    @abstractmethod
+    def cache_clear(self, kind: str | None = None) -> int:
+        """Drop cached answers (of one kind); returns how many."""
+
+    @abstractmethod
+    def cache_stats(self) -> list[dict[str, Any]]: ...
 
     @abstractmethod
     def record_usage(self, model: str, kind: str, prompt_tokens: int, completion_tokens: int,
                      cached: bool) -> None: ...
 
     @abstractmethod
+    def record_rejection(self, model: str, kind: str) -> None:
+        """Count an answer refused for its size or shape (nothing of it is stored)."""
+
+    @abstractmethod
     def usage(self) -> list[dict[str, Any]]: ...
 
-    # --- ingest log -----------------------------------------------------------------
     @abstractmethod
     def log_ingest(self, run_id: str, problems: list[IngestProblem]) -> None: ...
 
     @abstractmethod
     def ingest_log(self, limit: int = 100) -> list[dict[str, Any]]: ...
 
-    # --- conveniences shared by every backend ---------------------------------------
+
+class Store(ABC):
+    """A memory's storage: the four parts plus the operations that span them."""
+
+    graph: GraphStore
+    vectors: VectorStore
+    notes: NoteStore
+    kv: KVStore
+    location: str
+    read_only: bool = False
+
+    @property
+    @abstractmethod
+    def uuid(self) -> str:
+        """Made once when the store is created; caches of derived data key on it."""
+
+    @property
+    @abstractmethod
+    def generation(self) -> int:
+        """Moves with every committed change retrieval can see, and only then."""
+
+    @abstractmethod
+    def get_meta(self, key: str) -> str | None: ...
+
+    @abstractmethod
+    def set_meta(self, key: str, value: str) -> None:
+        """Bookkeeping values (never moves the generation)."""
+
+    @abstractmethod
+    def write_batch(self, batch: WriteBatch) -> BatchResult:
+        """Apply a batch atomically; re-writing what exists is a no-op."""
+
+    @abstractmethod
+    def delete_document(self, doc_id: str) -> DeleteReport:
+        """Remove a document and everything only it supported: passages, facts, entities,
+        edges, vectors, cached LLM answers about its text; evolution rewrites it caused
+        are reverted as a recorded event."""
+
+    @abstractmethod
+    def read_delta(self, since: int | None) -> Delta:
+        """What retrieval sees that changed after generation ``since`` (everything when
+        None), read in one consistent read."""
+
+    @abstractmethod
+    def stats(self) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
     def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.location!r})"
+
+
+__all__ = ["SCHEMA_VERSION", "VECTOR_KINDS", "BatchResult", "DeleteReport", "Delta",
+           "DocumentInfo", "EntityRow", "FactRow", "GraphStore", "KVStore", "NotFound",
+           "NoteStore", "NoteUpdate", "ReadOnlyStore", "SchemaMismatch", "Store",
+           "StoreDamaged", "StoreError", "StoreNotFound", "VectorStore", "WriteBatch"]

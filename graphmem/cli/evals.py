@@ -1,4 +1,4 @@
-"""CLI commands beyond the basics: evaluation (and, as they land, questions and history)."""
+"""``graphmem eval``: measure graphmem on your own data (recall, QA, memory)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from graphmem.cli import app, console
-from graphmem.cli.common import StoreOpt, fail_cleanly, open_memory, progress_bars
+from graphmem.cli import app
+from graphmem.cli.common import StoreOpt, console, fail_cleanly, open_memory, progress_bars
 
 eval_app = typer.Typer(help="Measure graphmem on your own data (recall, QA, memory).",
                        no_args_is_help=True)
@@ -82,8 +82,8 @@ def eval_retrieval(
         raise typer.BadParameter("give --corpus, --openie, or both")
     qs = load_questions(questions)
     with _EvalStore(store) as path:
-        mem = open_memory(path)
-        with progress_bars(console) as progress:
+        mem = open_memory(str(path), create=True)
+        with progress_bars() as progress:
             result = evaluate_retrieval(mem, qs, corpus, openie, recipe, progress)
         mem.close()
     console.print(_recall_table(
@@ -120,10 +120,10 @@ def eval_qa(
         raise typer.BadParameter("give --corpus, --openie, or both")
     qs = load_questions(questions)[:limit]
     with _EvalStore(store) as path:
-        mem = open_memory(path)
-        with progress_bars(console) as progress:
+        mem = open_memory(str(path), create=True)
+        with progress_bars() as progress:
             result = evaluate_qa(mem, qs, corpus, openie, k, multi_hop, progress)
-        usage = mem.store.usage()
+        usage = mem.store.kv.usage()
         mem.close()
     console.print(f"[bold]{result['system']}[/bold] on {result['n_questions']} questions: "
                   f"EM {100 * result['exact_match']:.1f}, F1 {100 * result['f1']:.1f}, "
@@ -133,34 +133,6 @@ def eval_qa(
 
     console.print(usage_table(usage))
     _write(out, result)
-
-
-@app.command()
-@fail_cleanly
-def ask(
-    question: Annotated[str, typer.Argument(help="The question.")],
-    k: Annotated[int, typer.Option("-k", help="Passages to retrieve.")] = 5,
-    multi_hop: Annotated[bool, typer.Option(
-        "--multi-hop", help="Reason step by step, retrieving again after each step.")] = False,
-    steps: Annotated[int, typer.Option(help="Most reasoning steps with --multi-hop.")] = 3,
-    store: StoreOpt = None,
-) -> None:
-    """Answer a question from the memory, citing the passages used."""
-    mem = open_memory(store)
-    ans = mem.ask(question, k=k, multi_hop=multi_hop, max_steps=steps)
-    if ans.answer:
-        console.print(f"[bold green]{ans.answer}[/bold green]")
-        if ans.reasoning:
-            console.print(f"[dim]{ans.reasoning}[/dim]")
-    elif ans.message:
-        console.print(f"[yellow]{ans.message}[/yellow]")
-    for step in ans.trace:
-        console.print(f"[dim]- {step}[/dim]")
-    label = "cited passages" if ans.llm_used else "evidence passages"
-    console.print(f"[bold]{label}:[/bold]")
-    for h in ans.cited:
-        console.print(f"  [{h.rank}] [cyan]{h.title or h.passage_id}[/cyan]: "
-                      f"{h.text[:200]}{'...' if len(h.text) > 200 else ''}")
 
 
 @eval_app.command("memory")
@@ -176,13 +148,14 @@ def eval_memory(
 ) -> None:
     """Evidence recall@5/@10 after adding every turn as a memory: dense vs graph vs graph
     with evolution, overall and per question category."""
-    from graphmem.config import Config
+    from graphmem.config import Config, public_fields
     from graphmem.eval.memory import evaluate_memory
 
     with _EvalStore(workdir) as path:
         path.mkdir(parents=True, exist_ok=True)
-        base = {k: v for k, v in Config.from_env().__dict__.items() if k != "store"}
-        with progress_bars(console) as progress:
+        cfg = Config.from_env()
+        base = {f.name: getattr(cfg, f.name) for f in public_fields() if f.name != "store"}
+        with progress_bars() as progress:
             result = evaluate_memory(locomo, path, base, conversations, progress)
     rows = {v: result["recall"][v] for v in result["recall"]}
     console.print(_recall_table(f"evidence recall on {result['n_questions']} questions "
@@ -196,51 +169,3 @@ def eval_memory(
                   f" ms), search p50 {t['search_ms_p50']:.1f} ms; "
                   f"{result['evolution_events']} evolution events")
     _write(out, result)
-
-
-@app.command()
-@fail_cleanly
-def add(
-    text: Annotated[str, typer.Argument(help="The memory (a chat turn, an observation).")],
-    timestamp: Annotated[str | None, typer.Option(help="When it happened.")] = None,
-    store: StoreOpt = None,
-) -> None:
-    """Add one memory and let its neighbouring notes evolve (links, context, tags)."""
-    mem = open_memory(store)
-    added = mem.add(text, timestamp=timestamp)
-    for note in added.notes:
-        console.print(f"note [cyan]{note.id}[/cyan]  keywords: {', '.join(note.keywords)}  "
-                      f"tags: {', '.join(note.tags)}")
-    for out in added.evolution:
-        if out.event:
-            d = out.event.decision
-            console.print(f"evolution [cyan]{out.event.id}[/cyan] ({out.policy}): linked "
-                          f"{len(d['links'])}, rewrote {len(d['rewrote'])} note(s)")
-        elif out.rejected:
-            console.print(f"[yellow]evolution decision rejected: {out.rejected}[/yellow]")
-    for reason in added.skipped:
-        console.print(f"[yellow]skipped: {reason}[/yellow]")
-
-
-@app.command()
-@fail_cleanly
-def history(note_id: Annotated[str, typer.Argument(help="Note (passage) ID.")],
-            store: StoreOpt = None) -> None:
-    """Every version of a note, with the evolution event that produced it."""
-    mem = open_memory(store)
-    note = mem.note(note_id)
-    console.print(f"[bold]{note.content}[/bold]")
-    table = Table("version", "event", "when", "tags", "context")
-    for v in mem.history(note_id):
-        table.add_row(str(v.version), v.event_id or "(created)", v.created_at[:19],
-                      ", ".join(v.tags), v.context[:80])
-    console.print(table)
-
-
-@app.command()
-@fail_cleanly
-def revert(event_id: Annotated[str, typer.Argument(help="Evolution event ID.")],
-           store: StoreOpt = None) -> None:
-    """Undo an evolution event (its links go; rewritten notes get their old attributes)."""
-    restored = open_memory(store).revert(event_id)
-    console.print(f"reverted {event_id}: restored {len(restored)} note(s)")

@@ -1,0 +1,104 @@
+"""Commands that look after a memory: config, doctor, cache."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from graphmem.cli import app
+from graphmem.cli.common import (
+    JsonFlag,
+    StoreOpt,
+    console,
+    emit_json,
+    fail_cleanly,
+    open_memory,
+    text,
+)
+
+cache_app = typer.Typer(help="The LLM response cache of a memory.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@app.command("config")
+@fail_cleanly
+def show_config(as_json: JsonFlag = False) -> None:
+    """The effective configuration: every field, its value and where it came from
+    (default, environment variable or argument). Secrets are masked."""
+    from graphmem.config import Config
+
+    rows = Config.from_env().effective()
+    if as_json:
+        emit_json([{"field": n, "value": v, "source": s, "help": h} for n, v, s, h in rows])
+        return
+    table = Table("field", "value", "from", "what it does")
+    for name, value, source, help_text in rows:
+        table.add_row(name, text(value), source, text(help_text))
+    console.print(table)
+
+
+@app.command()
+@fail_cleanly
+def doctor(store: StoreOpt = None,
+           repair: Annotated[bool, typer.Option(
+               "--repair", help="Fix what is safe to fix (after a backup copy).")] = False,
+           as_json: JsonFlag = False) -> None:
+    """Check a memory thoroughly: integrity, counts, inconsistencies, what can be repaired."""
+    import dataclasses
+    from pathlib import Path
+
+    from graphmem.config import Config
+    from graphmem.store import is_bolt_uri
+    from graphmem.store.sqlite.doctor import examine
+
+    location = store or Config.from_env().store
+    if is_bolt_uri(location):
+        raise typer.BadParameter("doctor checks embedded (directory) stores; a Bolt server "
+                                 "has its own consistency tools")
+    rep = examine(Path(location).expanduser(), repair=repair)
+    if as_json:
+        emit_json(dataclasses.asdict(rep))
+    else:
+        console.print(text(f"store {rep.path}: " + ("healthy" if rep.ok and not rep.repairable
+                                                     else "needs attention"), "bold"))
+        for k, v in rep.counts.items():
+            console.print(text(f"  {k}: {v:,}"))
+        for p in rep.problems:
+            console.print(text("  problem: ", "red") + text(p))
+        for p in rep.repairable:
+            done = p in rep.repaired
+            console.print(text("  repairable: ", "yellow") + text(p) +
+                          text("" if done or repair else "  (run with --repair)", "dim"))
+        for p in rep.repaired:
+            console.print(text("  repaired: ", "green") + text(p))
+        if rep.backup:
+            console.print(text(f"  backup before repair: {rep.backup}", "dim"))
+    if rep.problems:
+        raise typer.Exit(1)
+
+
+@cache_app.command("clear")
+@fail_cleanly
+def cache_clear(store: StoreOpt = None,
+                kind: Annotated[str | None, typer.Option(
+                    "--kind", help="Only answers of one kind (ner, triples, answer, step, "
+                                   "filter, evolution).")] = None) -> None:
+    """Drop cached LLM answers (the next run asks the model again)."""
+    n = open_memory(store).store.kv.cache_clear(kind)
+    console.print(text(f"removed {n} cached answer(s)" + (f" of kind {kind}" if kind else "")))
+
+
+@cache_app.command("stats")
+@fail_cleanly
+def cache_stats(store: StoreOpt = None, as_json: JsonFlag = False) -> None:
+    """Cached LLM answers by model and kind."""
+    rows = open_memory(store).store.kv.cache_stats()
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("model", "kind", "entries", "bytes")
+    for r in rows:
+        table.add_row(text(r["model"]), text(r["kind"]), str(r["entries"]), f"{r['bytes']:,}")
+    console.print(table)

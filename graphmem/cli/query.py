@@ -1,0 +1,105 @@
+"""Commands that read a memory to answer something: search and ask."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from graphmem.cli import app
+from graphmem.cli.common import (
+    JsonFlag,
+    RecipeOpt,
+    StoreOpt,
+    console,
+    emit_json,
+    fail_cleanly,
+    model_text,
+    open_memory,
+    print_plain,
+    text,
+)
+
+
+def hit_dict(h: Any) -> dict:
+    """One search hit in the stable JSON shape (CLI, REST and MCP share it)."""
+    return {"rank": h.rank, "passage_id": h.passage_id, "title": h.title, "text": h.text,
+            "score": h.score, "dense_score": h.dense_score, "doc_ids": h.doc_ids,
+            "why": {"method": h.why.method,
+                    "seed_facts": [{"fact": f, "score": s} for f, s in h.why.seed_facts],
+                    "seed_entities": [{"entity": e, "weight": s}
+                                      for e, s in h.why.seed_entities],
+                    "path": h.why.path}}
+
+
+@app.command()
+@fail_cleanly
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    k: Annotated[int, typer.Option("-k", help="How many passages.")] = 5,
+    store: StoreOpt = None,
+    recipe: RecipeOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Retrieve the passages most relevant to a query, with why each was found."""
+    mem = open_memory(store)
+    hits = mem.search(query, k=k, recipe=recipe)
+    if as_json:
+        emit_json([hit_dict(h) for h in hits])
+        return
+    if not hits:
+        console.print("[yellow]The memory is empty: index something first.[/yellow]")
+        return
+    for h in hits:
+        console.rule(text(f"#{h.rank}  {h.title or h.passage_id}  ") + text(
+            f"(score {h.score:.4f}, dense {h.dense_score:.3f}, {h.why.method})", "dim"))
+        console.print(text(h.text if len(h.text) < 600 else h.text[:600] + " ..."))
+        if h.why.seed_facts:
+            console.print(text("seed facts: ", "cyan") + text("; ".join(
+                f"{f} ({s:.2f})" for f, s in h.why.seed_facts[:3])))
+        if h.why.seed_entities:
+            console.print(text("seed entities: ", "cyan") + text(", ".join(
+                f"{e} ({s:.2f})" for e, s in h.why.seed_entities[:5])))
+        if h.why.path:
+            console.print(text("path: ", "cyan") + text(" -> ".join(h.why.path)))
+
+
+def answer_dict(ans: Any) -> dict:
+    return {"question": ans.question, "answer": ans.answer, "message": ans.message,
+            "reasoning": ans.reasoning, "llm_used": ans.llm_used, "trace": ans.trace,
+            "cited": [hit_dict(h) for h in ans.cited],
+            "evidence": [hit_dict(h) for h in ans.evidence],
+            "rejected": getattr(ans, "rejected", [])}
+
+
+@app.command()
+@fail_cleanly
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    k: Annotated[int, typer.Option("-k", help="Passages to retrieve.")] = 5,
+    multi_hop: Annotated[bool, typer.Option(
+        "--multi-hop", help="Reason step by step, retrieving again after each step.")] = False,
+    steps: Annotated[int, typer.Option(help="Most reasoning steps with --multi-hop.")] = 3,
+    store: StoreOpt = None,
+    recipe: RecipeOpt = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Answer a question from the memory, citing the passages used."""
+    mem = open_memory(store)
+    ans = mem.ask(question, k=k, multi_hop=multi_hop, max_steps=steps, recipe=recipe)
+    if as_json:
+        emit_json(answer_dict(ans))
+        return
+    if ans.answer:
+        print_plain(model_text(ans.answer), "bold green")
+        if ans.reasoning:
+            print_plain(model_text(ans.reasoning), "dim")
+    elif ans.message:
+        print_plain(model_text(ans.message), "yellow")
+    for step in ans.trace:
+        print_plain("- " + model_text(step, 500), "dim")
+    label = "cited passages" if ans.llm_used else "evidence passages"
+    console.print(f"[bold]{label}:[/bold]")
+    for h in ans.cited:
+        console.print(text(f"  [{h.rank}] ") + text(h.title or h.passage_id, "cyan") + text(
+            f": {h.text[:200]}{'...' if len(h.text) > 200 else ''}"))
