@@ -84,7 +84,7 @@ class Memory:
         self._retriever: Retriever | None = None
         self._evolver: Evolver | None = None
         self._write_lock = threading.RLock()
-        self._lazy_lock = threading.Lock()
+        self._lazy_lock = threading.RLock()
         self.snapshots = SnapshotManager(self.store, self._snapshot_cache())
         if not self.store.read_only and config.evolve_on_add:
             self._finish_pending()

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import sqlite3
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,6 +199,29 @@ def create_schema(conn: sqlite3.Connection, embedding_model: str | None) -> str:
     return store_uuid
 
 
+def _wal_missing(directory: Path) -> bool:
+    """A shared-memory file without its write-ahead log: the log was deleted. (The last
+    connection to close removes the log a moment before the shared memory, so look a
+    few times before concluding.)"""
+    for _ in range(6):
+        if (directory / f"{DB_NAME}-wal").exists() or \
+                not (directory / f"{DB_NAME}-shm").exists():
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def check_wal(directory: Path) -> None:
+    """Refuse a database whose write-ahead log was deleted (call before connecting: the
+    first read would create a new, empty log)."""
+    if _wal_missing(directory):
+        raise StoreDamaged(
+            f"the write-ahead log {DB_NAME}-wal of {directory} is missing while its "
+            f"shared-memory file remains: the log was deleted, and with it every change not "
+            f"yet copied into {DB_NAME}. Restore the -wal file (or the whole directory) from a "
+            "backup; opening now would silently lose those changes")
+
+
 def check_database(directory: Path, conn: sqlite3.Connection) -> tuple[int, str | None]:
     """Refuse a database that is not a whole graphmem store; return (schema, uuid)."""
     db = directory / DB_NAME
@@ -210,10 +234,6 @@ def check_database(directory: Path, conn: sqlite3.Connection) -> tuple[int, str 
     identity = read_identity(directory)
     if "meta" not in tables:
         hint = ""
-        if not (directory / f"{DB_NAME}-wal").exists() and (directory / f"{DB_NAME}-shm").exists():
-            hint = (f" Its write-ahead log ({DB_NAME}-wal) is missing while the shared-memory "
-                    "file remains: the log was probably deleted, and with it every change not "
-                    "yet copied into the database.")
         what = (f"this directory was created as graphmem store {identity.get('uuid')} on "
                 f"{identity.get('created_at')}, but" if identity else "")
         raise StoreDamaged(
@@ -244,6 +264,12 @@ def check_database(directory: Path, conn: sqlite3.Connection) -> tuple[int, str 
             f"{db} lacks the table(s) {', '.join(missing)}: the store is damaged and its data "
             "cannot be trusted. Restore it from a backup (`graphmem doctor` shows what is "
             "left)")
+    if version >= 2:
+        gone = [t for t in BOOKKEEPING_TABLES if t not in tables]
+        if gone:
+            raise StoreDamaged(
+                f"{db} lacks the bookkeeping table(s) {', '.join(gone)}. No memory is lost: "
+                "`graphmem doctor --repair` re-creates them (after a backup)")
     return version, store_uuid
 
 

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import sqlite3
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ from graphmem.store.sqlite.notes import SQLiteNotes, restore_event
 from graphmem.store.sqlite.schema import (
     DB_NAME,
     check_database,
+    check_wal,
     connect,
     create_schema,
     now,
@@ -127,11 +129,17 @@ class SQLiteStore(Store):
                 f"{path} is empty (0 bytes): the memory's data is gone or was never written. "
                 "Restore it from a backup, or delete the directory to start a new memory")
         problem = _truncated(path)
+        for _ in range(10):  # a checkpoint in another process may be growing the file
+            if not problem:
+                break
+            time.sleep(0.05)
+            problem = _truncated(path)
         if problem:
             raise StoreDamaged(f"{path} is damaged ({problem}); restore it from a backup "
                                "(`graphmem doctor` shows what can still be read)")
         if read_only is None:
             read_only = not (os.access(self.directory, os.W_OK) and os.access(path, os.W_OK))
+        check_wal(self.directory)
         conn = connect(path, read_only)
         try:
             version, store_uuid = check_database(self.directory, conn)
