@@ -200,9 +200,10 @@ class Memory:
         else:
             items = read_items(source, namespace=namespace)
         with self._write_lock, single_threaded_blas():
+            failed_before = list(self.store.graph.failed_passages())
             indexer = self._indexer(self.extractor, progress)
             report = indexer.run(tracker.watch(items), evolve=self.config.evolve_on_index)
-            indexer.retry_failed(None, report)
+            indexer.retry_failed(failed_before, report)
             tracker.finish(report, self._delete_locked)
             if self.config.evolve_on_index:
                 self._evolve_all(report.new_passage_ids, progress)

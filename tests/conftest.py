@@ -117,15 +117,29 @@ def llm_server(tmp_path_factory):
         yield server
 
 
+def require_alive(server) -> None:
+    """Fail at once, with the server's own last words, if the local model server died."""
+    if not server.alive():
+        pytest.fail(f"the local llama.cpp server died (exit code {server.returncode}); its "
+                    f"log ends with:\n{server.log_tail()}", pytrace=False)
+
+
 @pytest.fixture
 def llm_memory(tmp_path, embedder, llm_server):
-    """Memory objects wired to the real local model (short answers to keep tests quick)."""
+    """Memory objects wired to the real local model (short answers to keep tests quick).
+
+    Few retries, so a dead server shows up in seconds; the server is checked before each
+    memory is made and after the test, and its log tail is the failure message.
+    """
     from graphmem import Memory
 
     opened = []
 
     def factory(name: str = "llm-mem", **overrides):
+        require_alive(llm_server)
         overrides.setdefault("llm_max_tokens", 256)
+        overrides.setdefault("llm_max_retries", 1)
+        overrides.setdefault("llm_timeout", 120.0)
         mem = Memory(tmp_path / name, embedder=embedder, llm_model="qwen-0.5b",
                      llm_base_url=llm_server.base_url, llm_api_key="sk-local",
                      llm_concurrency=2, **overrides)
@@ -135,3 +149,4 @@ def llm_memory(tmp_path, embedder, llm_server):
     yield factory
     for mem in opened:
         mem.close()
+    require_alive(llm_server)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -24,6 +25,8 @@ class Step:
     delay: float = 0.0
     when_format: str | None = None
     """Only apply to requests whose response_format type is this (else fall through)."""
+    respond: Callable[[dict], str] | None = None
+    """Build the content from the request body (a scripted model that reads the prompt)."""
 
 
 class FakeLLM:
@@ -52,10 +55,11 @@ class FakeLLM:
                 time.sleep(step.delay)
                 with fake._lock:  # done working; count down before the client can see a reply
                     fake.in_flight -= 1
+                content = step.respond(body) if step.respond else step.content
                 payload = step.raw if step.raw is not None else json.dumps({
                     "id": "x", "object": "chat.completion", "created": 0, "model": "fake",
                     "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                        "role": "assistant", "content": step.content}}],
+                        "role": "assistant", "content": content}}],
                     "usage": {"prompt_tokens": 11, "completion_tokens": 7,
                               "total_tokens": 18}})
                 data = payload.encode()

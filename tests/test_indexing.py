@@ -65,7 +65,7 @@ def test_synonyms_are_incremental_and_order_free(make_memory, demo_corpus, monke
         shapes.append((len(new_ids), len(old_ids)))
         return real(new_ids, new_vecs, old_ids, old_vecs, threshold, k)
 
-    monkeypatch.setattr("graphmem.indexing.pipeline.new_synonyms", spy)
+    monkeypatch.setattr("graphmem.indexing.batch.new_synonyms", spy)
     kw = {"synonym_threshold": 0.7, "synonym_k": 1000, "index_batch_size": 8}
     one = make_memory("one", **kw)
     one.index(demo_corpus)
@@ -77,23 +77,23 @@ def test_synonyms_are_incremental_and_order_free(make_memory, demo_corpus, monke
     # only the new entities are compared (against everything stored), never all-vs-all
     assert sum(n for n, _ in shapes) == two.stats()["entities"] - n_before
     assert shapes[0][1] == n_before
-    syn = lambda m: sorted((a, b) for a, b, _, k in m.store.edges(["synonym"]))  # noqa: E731
+    syn = lambda m: sorted((a, b) for a, b, _, k in m.store.graph.edges(["synonym"]))  # noqa: E731
     assert syn(one) == syn(two) and len(syn(one)) > 0
 
 
 def test_delete_document(make_memory, demo_corpus):
     mem = make_memory()
     mem.index(demo_corpus)
-    doc = next(d for d in mem.store.documents() if d.title == "Clara Wendt")
-    names = {e.name for e in mem.store.entities()}
+    doc = next(d for d in mem.store.graph.documents() if d.title == "Clara Wendt")
+    names = {e.name for e in mem.store.graph.entities()}
     assert "clara wendt" in names
     rep = mem.delete(doc.id)
     assert rep.passages == 1
-    names_after = {e.name for e in mem.store.entities()}
+    names_after = {e.name for e in mem.store.graph.entities()}
     assert "dunmere" in names_after  # still supported by other passages
     assert all(h.title != "Clara Wendt" for h in mem.search("soprano who grew up", k=36))
-    ids, mat = mem.store.vectors("passage")
-    assert len(ids) == 35 == mat.shape[0]
+    snap = mem.snapshot()
+    assert len(snap.passages) == 35 == snap.passages.matrix.shape[0]
     with pytest.raises(KeyError):
         mem.delete(doc.id)
 
@@ -109,8 +109,9 @@ def test_bad_inputs_are_counted_not_fatal(make_memory, tmp_path):
     rep = mem.index(d)
     assert rep.documents_indexed == 2
     statuses = sorted(p.status for p in rep.problems)
-    assert statuses == ["skipped", "skipped"]
-    assert len(mem.store.ingest_log()) == 2
+    assert statuses == ["repaired", "skipped", "skipped"]  # the cp1252 file is reported too
+    assert rep.documents_repaired == 1
+    assert len(mem.store.kv.ingest_log()) == 3
 
 
 def test_offline_extractor_catches_passive_and_appositive_facts():
@@ -141,7 +142,7 @@ def test_openie_import_handles_malformed_triples(make_memory, tmp_path):
     assert rep.documents_indexed == 2 and rep.triples_added == 2
     assert rep.extraction_problems == 6
     assert any(p.status == "skipped" and "no text" in p.reason for p in rep.problems)
-    assert {e.name for e in mem.store.entities()} == {"alpha", "beta", "gamma"}
+    assert {e.name for e in mem.store.graph.entities()} == {"alpha", "beta", "gamma"}
 
 
 def test_export_and_graph_views(demo_memory, tmp_path):

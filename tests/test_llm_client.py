@@ -76,23 +76,102 @@ def test_unreachable_endpoint():
         c.chat("answer", MSG)
 
 
-def test_structured_output_falls_back_and_remembers():
+def formats(fake: FakeLLM) -> list[str | None]:
+    return [r["body"].get("response_format", {}).get("type") for r in fake.requests]
+
+
+def test_structured_output_falls_back_when_the_server_cannot_do_it():
     refuse = Step(500, raw=json.dumps({"error": "json_schema unsupported"}),
                   when_format="json_schema")
-    with FakeLLM([refuse, Step(200, content='```json\n{"x": 3}\n```')]) as fake:
+    with FakeLLM([refuse, refuse, refuse, Step(200, content='```json\n{"x": 3}\n```')]) as fake:
         c = client(fake)
         assert c.chat_json("ner", MSG, SCHEMA) == {"x": 3}
         assert c.chat_json("ner", MSG + [{"role": "user", "content": "again"}],
                            SCHEMA) == {"x": 3}
-        formats = [r["body"].get("response_format", {}).get("type") for r in fake.requests]
-        assert formats == ["json_schema", "json_object", "json_object"]
-        assert fake.requests[1]["body"]["response_format"]["schema"] == SCHEMA
-    both = [Step(500, raw="{}", when_format="json_schema"),
-            Step(400, raw="{}", when_format="json_object"), Step(200, content='{"x": 4}')]
-    with FakeLLM(both) as fake:
+        # a 500 that repeats on the mode's first use: tried 3 times, then json_object
+        assert formats(fake) == ["json_schema"] * 3 + ["json_object", "json_object"]
+        assert fake.requests[3]["body"]["response_format"]["schema"] == SCHEMA
+    named = [Step(400, raw=json.dumps({"error": {"message": "response_format is not "
+                                                            "supported"}}),
+                  when_format="json_schema"),
+             Step(422, raw=json.dumps({"error": "invalid schema for json_object"}),
+                  when_format="json_object"), Step(200, content='{"x": 4}')]
+    with FakeLLM(named) as fake:  # a 400/422 naming the mode: given up at once
         c = client(fake)
         assert c.chat_json("ner", MSG, SCHEMA) == {"x": 4}
-        assert "response_format" not in fake.requests[-1]["body"]
+        assert formats(fake) == ["json_schema", "json_object", None]
+
+
+def test_one_transient_500_never_downgrades_a_mode_that_worked():
+    with FakeLLM([Step(200, content='{"x": 1}'), Step(500, raw="{}"),
+                  Step(200, content='{"x": 2}')]) as fake:
+        c = client(fake)
+        assert c.chat_json("ner", MSG, SCHEMA) == {"x": 1}
+        assert c.chat_json("ner", MSG + [{"role": "user", "content": "b"}], SCHEMA) == {"x": 2}
+        assert formats(fake) == ["json_schema"] * 3 and c.mode == "json_schema"
+        assert len(c._sleep) == 1  # retried with backoff, mode kept
+
+
+def test_a_500_on_first_use_that_goes_away_keeps_the_mode():
+    with FakeLLM([Step(500, raw="{}"), Step(200, content='{"x": 1}')]) as fake:
+        c = client(fake)
+        assert c.chat_json("ner", MSG, SCHEMA) == {"x": 1}
+        assert formats(fake) == ["json_schema", "json_schema"] and c.mode == "json_schema"
+
+
+def test_a_400_that_does_not_name_the_mode_is_an_error_not_a_downgrade():
+    with FakeLLM([Step(400, raw=json.dumps({"error": "context length exceeded"}))]) as fake:
+        c = client(fake)
+        with pytest.raises(LLMError, match="HTTP 400"):
+            c.chat_json("ner", MSG, SCHEMA)
+        assert c.mode == "json_schema"
+
+
+def test_the_working_mode_is_remembered_in_the_store(tmp_path):
+    store = SQLiteStore(tmp_path, "m")
+    refuse = Step(500, raw="{}", when_format="json_schema")
+    with FakeLLM([refuse, refuse, refuse, Step(200, content='{"x": 1}')]) as fake:
+        client(fake, store=store).chat_json("ner", MSG, SCHEMA)
+        import graphmem.llm.client as mod
+
+        mod._KNOWN_MODES.clear()  # a new process: only the store remembers
+        c2 = client(fake, store=store)
+        assert c2.mode == "json_object"
+        c2.chat_json("ner", MSG + [{"role": "user", "content": "z"}], SCHEMA)
+        assert formats(fake)[-1] == "json_object"
+    store.close()
+
+
+def test_a_malformed_answer_is_never_cached(tmp_path):
+    store = SQLiteStore(tmp_path, "m")
+    with FakeLLM([Step(200, content="no json here"), Step(200, content='{"x": 7}')]) as fake:
+        c = client(fake, store=store)
+        with pytest.raises(LLMOutputError):
+            c.chat_json("ner", MSG, SCHEMA)
+        assert store.kv.cache_stats() == []
+        assert c.chat_json("ner", MSG, SCHEMA) == {"x": 7}  # asked again, not served stale
+        assert len(fake.requests) == 2 and store.kv.cache_stats()[0]["entries"] == 1
+        assert c.chat_json("ner", MSG, SCHEMA) == {"x": 7} and len(fake.requests) == 2
+    (row,) = store.kv.usage()
+    assert row["rejected"] == 1 and row["calls"] == 2 and row["cached_calls"] == 1
+    store.close()
+
+
+def test_huge_answers_and_too_many_items_are_rejected_and_not_cached(tmp_path):
+    store = SQLiteStore(tmp_path, "m")
+    items = {"type": "object", "properties": {"x": {"type": "integer"},
+                                              "items": {"type": "array"}}, "required": ["x"]}
+    many = json.dumps({"x": 1, "items": [["a", "r", "b"]] * 1_000})
+    huge = json.dumps({"x": 1, "pad": "y" * 5_000_000})
+    with FakeLLM([Step(200, content=many), Step(200, content=huge)]) as fake:
+        c = client(fake, store=store, max_reply_chars=100_000)
+        with pytest.raises(LLMOutputError, match="1,000 items"):
+            c.chat_json("triples", MSG, items)
+        with pytest.raises(LLMOutputError, match="5,000,0.. characters"):
+            c.chat_json("triples", MSG + [{"role": "user", "content": "2"}], items)
+    assert store.kv.cache_stats() == []
+    assert store.kv.usage()[0]["rejected"] == 2
+    store.close()
 
 
 def test_garbage_json_is_rejected_with_a_clear_error():
@@ -111,7 +190,7 @@ def test_cache_and_usage_in_the_store(tmp_path):
         assert c.chat_json("ner", MSG, SCHEMA) == {"x": 5}
         assert c.chat_json("ner", MSG, SCHEMA) == {"x": 5}
         assert len(fake.requests) == 1
-    (row,) = store.usage()
+    (row,) = store.kv.usage()
     assert (row["calls"], row["cached_calls"], row["prompt_tokens"],
             row["completion_tokens"]) == (1, 1, 11, 7)
     store.close()

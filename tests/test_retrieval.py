@@ -76,18 +76,20 @@ def test_graph_follows_the_store(make_memory, demo_corpus, tmp_path):
     mem.index(demo_corpus[20:])
     second = mem.retriever.graph()
     assert second.generation > first.generation and second.n_passages == 36
-    assert any(p.name.startswith("graph-") for p in (tmp_path / "live" / "cache").iterdir())
-    doc = next(d for d in mem.store.documents() if d.title == "Night Tide")
+    assert any(p.name.startswith("snap-") for p in (tmp_path / "live" / "cache").iterdir())
+    doc = next(d for d in mem.store.graph.documents() if d.title == "Night Tide")
     mem.delete(doc.id)
     assert "Night Tide" not in titles(mem.search("opera that premiered in 1987", k=36))
     assert mem.retriever.graph().n_passages == 35
 
 
-def test_graph_cache_is_reused_by_a_new_process_view(demo_memory):
-    from graphmem.retrieval.graph import load_graph
+def test_graph_cache_is_reused_by_a_new_process_view(demo_memory, embedder):
+    from graphmem import Memory
 
     g1 = demo_memory.retriever.graph()
-    g2 = load_graph(demo_memory.store, demo_memory.config.store)
+    with Memory(demo_memory.config.store, embedder=embedder) as fresh:
+        g2 = fresh.retriever.graph()
+        assert fresh.snapshots.full_reads == 0  # loaded from the disk cache
     assert g2.generation == g1.generation
     assert (g2.indptr == g1.indptr).all() and (g2.weights == g1.weights).all()
     assert list(g2.node_ids) == list(g1.node_ids)

@@ -11,8 +11,9 @@ layers, each recorded in the event when it fires:
    rewrites no neighbour. Ordinary imperative memories ("Remind me to call Ana on
    Friday", "Update my address to ...") do not match and evolve as usual;
 3. a rewrite of a neighbour may only use words found in that neighbour or in the new
-   memory, and may drop or replace at most ``max_change`` of the neighbour's context
-   words; past either bound that rewrite is rejected (the rest of the decision stands).
+   memory (up to a crude stem: "adoption" for "adopt"), and may drop or replace at most
+   ``max_change`` of the neighbour's context words; past either bound that rewrite is
+   rejected (the rest of the decision stands).
 """
 
 from __future__ import annotations
@@ -33,12 +34,16 @@ _INSTRUCTION_PATTERNS = [
 ]
 _INSTRUCTIONS = re.compile("|".join(f"(?:{p})" for p in _INSTRUCTION_PATTERNS),
                            re.IGNORECASE | re.DOTALL)
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
-STOPWORDS = frozenset("""a an the and or but if of to in on at by for with from as is are was
-were be been being it its this that these those he she they them his her their we our you
-your i me my not no so than then there here about into over after before also very just
-more most some any all can will would should could may might must has have had do does did
-""".split())
+_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)?", re.UNICODE)
+STOPWORDS = frozenset([
+    "a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for",
+    "with", "from", "as", "is", "are", "was", "were", "be", "been", "being", "it", "its",
+    "this", "that", "these", "those", "he", "she", "they", "them", "his", "her", "their", "we",
+    "our", "you", "your", "i", "me", "my", "not", "no", "so", "than", "then", "there", "here",
+    "about", "into", "over", "after", "before", "also", "very", "just", "more", "most", "some",
+    "any", "all", "can", "will", "would", "should", "could", "may", "might", "must", "has",
+    "have", "had", "do", "does", "did"
+])
 
 
 def looks_like_instructions(text: str) -> bool:
@@ -47,8 +52,22 @@ def looks_like_instructions(text: str) -> bool:
 
 
 def content_words(text: str) -> set[str]:
-    return {w for w in (m.group(0).lower() for m in _WORD.finditer(text))
+    """Lower-cased words that carry content (possessive 's dropped, stopwords left out)."""
+    words = (m.group(0).lower().replace("\u2019", "'") for m in _WORD.finditer(text))
+    return {w for w in (x.removesuffix("'s") for x in words)
             if w not in STOPWORDS and (len(w) > 1 or w.isdigit())}
+
+
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ments", "ment", "ers", "er",
+             "ed", "es", "s", "ly")
+
+
+def stem(word: str) -> str:
+    """A crude stem, so a tag may say "adoption" where the notes say "adopt"."""
+    for suf in _SUFFIXES:
+        if word.endswith(suf) and len(word) - len(suf) >= 3:
+            return word[: -len(suf)]
+    return word
 
 
 def _note_words(note: Note) -> set[str]:
@@ -59,8 +78,9 @@ def _note_words(note: Note) -> set[str]:
 def check_rewrite(old: Note, context: str, tags: list[str], new: Note,
                   max_change: float) -> str | None:
     """Why a rewrite of ``old`` (prompted by ``new``) is out of bounds, or None if it fits."""
-    allowed = _note_words(old) | _note_words(new)
-    foreign = sorted(content_words(context + " " + " ".join(tags)) - allowed)
+    allowed = {stem(w) for w in _note_words(old) | _note_words(new)}
+    foreign = sorted(w for w in content_words(context + " " + " ".join(tags))
+                     if stem(w) not in allowed)
     if foreign:
         shown = ", ".join(foreign[:6]) + (" ..." if len(foreign) > 6 else "")
         return f"rewrite of {old.id} uses words found in neither note ({shown})"

@@ -8,6 +8,7 @@ large, malformed JSON line ...), and the indexer counts and logs the problems.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator
@@ -65,7 +66,7 @@ def _with_repairs(item: Item) -> list[Item]:
 
 
 def _read_dir(root: Path, max_bytes: int) -> Iterator[Item]:
-    seen: dict[str, str] = {}
+    seen: dict[bytes, str] = {}  # a digest of each file's text: same content, reported once
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
@@ -79,7 +80,8 @@ def _read_dir(root: Path, max_bytes: int) -> Iterator[Item]:
                 continue
             item = _read_text_file(path, str(Path(rel).with_suffix("")), max_bytes, rel)
             if isinstance(item, Document):
-                first = seen.setdefault(item.id, rel)
+                digest = hashlib.blake2b(item.text.encode("utf-8"), digest_size=10).digest()
+                first = seen.setdefault(digest, rel)
                 if first != rel:
                     yield IngestProblem(rel, f"same content as {first}", status="duplicate")
                     continue

@@ -5,9 +5,10 @@ context in the same call) and then for triples *conditioned on those entities* k
 the triples anchored on the phrases that become graph nodes, and lets the second prompt
 ask for pronouns to be resolved to them. The output is exactly an :class:`Extraction`,
 so the graph builder cannot tell this extractor from the offline one. A malformed answer
-(no JSON, wrong shapes, triples of the wrong arity) marks the passage as failed (``failed``): it is stored, its
-failure recorded, and the next run extracts it again; malformed single items are dropped
-and described in ``problems``. Only an unreachable endpoint stops the run.
+(no JSON, wrong shapes, too big) marks the passage as failed (``failed``): it is stored,
+its failure recorded, and the next run extracts it again; malformed single items (a
+triple of the wrong arity) are dropped and described in ``problems``. Only an
+unreachable endpoint stops the run.
 """
 
 from __future__ import annotations

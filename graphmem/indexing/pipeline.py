@@ -163,12 +163,12 @@ class Indexer:
                  report.passages_indexed, report.seconds, report.extractor)
         return report
 
-    def retry_failed(self, doc_ids: Iterable[str] | None, report: IndexReport,
-                     note_metadata: dict[str, dict] | None = None) -> None:
-        """Extract again the passages whose extraction failed in an earlier run."""
-        failed = self.store.graph.failed_passages(doc_ids)
-        if not failed or self.extractor is None:
+    def retry_failed(self, passage_ids: list[str], report: IndexReport) -> None:
+        """Extract again passages whose extraction failed in an earlier run."""
+        if not passage_ids or self.extractor is None:
             return
+        still = self.store.graph.failed_passages()
+        ids = [p for p in passage_ids if p in still]
         run_id = uuid.uuid4().hex[:12]
-        passages = self.store.graph.get_passages(failed)
-        self.writer.retry([passages[p] for p in failed if p in passages], report, run_id)
+        passages = self.store.graph.get_passages(ids)
+        self.writer.retry([passages[p] for p in ids if p in passages], report, run_id)

@@ -126,7 +126,7 @@ class LocalServer:
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 raise LLMError(f"llama_cpp.server exited with code {self._proc.returncode} "
-                               f"(log: {self.log_path})")
+                               f"while starting; its log ends with:\n{self.log_tail()}")
             try:
                 with urllib.request.urlopen(f"{self.base_url}/models", timeout=2) as r:
                     if r.status == 200:
@@ -135,7 +135,22 @@ class LocalServer:
             except OSError:
                 time.sleep(0.3)
         self.stop()
-        raise LLMError(f"llama_cpp.server did not answer within {self.startup_timeout:.0f}s")
+        raise LLMError(f"llama_cpp.server did not answer within {self.startup_timeout:.0f}s; "
+                       f"its log ends with:\n{self.log_tail()}")
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self._proc is None else self._proc.returncode
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines the server wrote (what to show when it dies)."""
+        if self.log_path is None or not self.log_path.exists():
+            return "(no log)"
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
 
     def stop(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

@@ -85,19 +85,27 @@ def filter_prompt(question: str, facts: list[tuple[str, str, str]]) -> Messages:
                 'Return {"facts": [[...], ...]}; return {"facts": []} if none help.')}]
 
 
-ANSWER_SCHEMA = {
-    "type": "object",
-    "properties": {
-        "reasoning": {"type": "string"},
-        "answer": {"type": "string"},
-        "citations": {"type": "array", "items": {"type": "integer"}},
-    },
-    "required": ["answer"],
-}
+READER_SYSTEM = (
+    "You answer questions from the numbered passages you are given, and from nothing else. "
+    "Think in one or two sentences, then give the answer as a short span copied from the "
+    "passages (a name, a date, a number or a short phrase), then the numbers of the passages "
+    "you used. If the passages do not contain the answer, the answer is: unknown. Write "
+    "exactly three lines, starting with Thought:, Answer: and Passages used:. " + DATA_RULE)
 
-READER_SYSTEM = ("You answer questions using only the numbered passages you are given. When "
-                 "they do not contain the answer you say \"unknown\". You answer with one "
-                 "JSON object and nothing else. " + DATA_RULE)
+# One worked example with real facts (two hops), shown before every question: small
+# models follow an example far better than instructions about a format.
+READER_EXAMPLE = (
+    [("Pulp Fiction", "Pulp Fiction is a 1994 American crime film written and directed by "
+      "Quentin Tarantino. It won the Palme d'Or at the 1994 Cannes Film Festival."),
+     ("Quentin Tarantino", "Quentin Tarantino (born March 27, 1963) is an American filmmaker. "
+      "He was born in Knoxville, Tennessee, and raised in Los Angeles."),
+     ("Cannes Film Festival", "The Cannes Film Festival is an annual film festival held in "
+      "Cannes, France, since 1946.")],
+    "In which city was the director of the 1994 Palme d'Or winner born?",
+    "Thought: Pulp Fiction won the Palme d'Or in 1994 and was directed by Quentin Tarantino "
+    "[1]; Tarantino was born in Knoxville, Tennessee [2].\nAnswer: Knoxville\n"
+    "Passages used: 1, 2")
+EXAMPLE_ANSWER = "Knoxville"
 
 
 def _passages_block(passages: list[tuple[str, str]]) -> str:
@@ -105,32 +113,42 @@ def _passages_block(passages: list[tuple[str, str]]) -> str:
                              for i, (title, text) in enumerate(passages, start=1)))
 
 
+def _reader_turn(question: str, passages: list[tuple[str, str]], notes: str = "") -> str:
+    return f"Passages:\n{_passages_block(passages)}\n\n{notes}Question: {question}"
+
+
 def answer_prompt(question: str, passages: list[tuple[str, str]],
-                  thoughts: list[str] | None = None) -> Messages:
-    """The reader: a short answer, the passages it rests on, and the reasoning."""
-    steps = ""
+                  thoughts: list[str] | None = None, correction: str = "") -> Messages:
+    """The reader: a thought, a short answer span, the passages it rests on (plain text)."""
+    notes = ""
     if thoughts:
-        steps = "Reasoning so far:\n" + "\n".join(f"- {t}" for t in thoughts) + "\n\n"
-    return [{"role": "system", "content": READER_SYSTEM}, {"role": "user", "content": (
-        f"Passages:\n{_passages_block(passages)}\n\nQuestion: {question}\n\n{steps}"
-        'Return {"reasoning": "one or two sentences", "answer": "the shortest answer: a name, '
-        'date, number or short phrase, or unknown", "citations": [numbers of the passages '
-        "used]}.")}]
+        notes = "Reasoning so far:\n" + "\n".join(f"- {t}" for t in thoughts) + "\n\n"
+    ex_passages, ex_question, ex_answer = READER_EXAMPLE
+    msgs: Messages = [{"role": "system", "content": READER_SYSTEM},
+                      {"role": "user", "content": _reader_turn(ex_question, ex_passages)},
+                      {"role": "assistant", "content": ex_answer},
+                      {"role": "user", "content": _reader_turn(question, passages, notes)}]
+    if correction:
+        msgs.append({"role": "user", "content": correction})
+    return msgs
 
 
-STEP_SCHEMA = {
-    "type": "object",
-    "properties": {"thought": {"type": "string"}, "answer": {"type": ["string", "null"]}},
-    "required": ["thought"],
-}
+STEP_SYSTEM = (
+    "You answer a question from numbered passages step by step. Each time, write one "
+    "sentence of reasoning that uses the passages and says what is still missing, then the "
+    "answer if the passages already give it, else 'not yet'. Write exactly two lines, "
+    "starting with Thought: and Answer:. " + DATA_RULE)
 
 
 def step_prompt(question: str, passages: list[tuple[str, str]], thoughts: list[str]) -> Messages:
     """One step of iterative (IRCoT-style) reasoning: the next thought, maybe the answer."""
     so_far = "\n".join(f"- {t}" for t in thoughts) or "- (none yet)"
-    return [{"role": "system", "content": READER_SYSTEM}, {"role": "user", "content": (
-        f"Passages:\n{_passages_block(passages)}\n\nQuestion: {question}\n\n"
-        f"Reasoning so far:\n{so_far}\n\n"
-        "Write the next step of reasoning as one sentence that names what is still missing. "
-        "If the passages now give the answer, also give it.\n"
-        'Return {"thought": "...", "answer": "the answer, or null if not known yet"}.')}]
+    ex_passages, ex_question, _ = READER_EXAMPLE
+    return [{"role": "system", "content": STEP_SYSTEM},
+            {"role": "user", "content": _reader_turn(ex_question, ex_passages[:1],
+                                                     "Reasoning so far:\n- (none yet)\n\n")},
+            {"role": "assistant", "content": "Thought: Pulp Fiction won the 1994 Palme d'Or "
+             "and was directed by Quentin Tarantino; where Tarantino was born is still "
+             "missing.\nAnswer: not yet"},
+            {"role": "user", "content": _reader_turn(question, passages,
+                                                     f"Reasoning so far:\n{so_far}\n\n")}]

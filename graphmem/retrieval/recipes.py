@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from graphmem.errors import InputError
+
 FactUse = Literal["never", "fallback", "always"]
 PassagePrior = Literal["softmax", "minmax"]
 
@@ -65,4 +67,5 @@ def get_recipe(name: str | Recipe) -> Recipe:
     try:
         return RECIPES[name]
     except KeyError:
-        raise ValueError(f"unknown retrieval recipe {name!r}; one of {sorted(RECIPES)}") from None
+        raise InputError(f"unknown retrieval recipe {name!r}; one of {sorted(RECIPES)}"
+                         ) from None

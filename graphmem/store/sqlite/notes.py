@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from graphmem.embeddings import text_hash
-from graphmem.store.base import NotFound, NoteStore, StoreError
+from graphmem.store.base import NoteStore, NotFound, StoreError
 from graphmem.store.records import NoteUpdate
 from graphmem.store.sqlite.db import Database
 from graphmem.store.sqlite.schema import now

@@ -21,7 +21,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from graphmem.store.base import SCHEMA_VERSION, SchemaMismatch, StoreDamaged, StoreError
+from graphmem.store.base import SCHEMA_VERSION, SchemaMismatch, StoreDamaged
 
 log = logging.getLogger(__name__)
 

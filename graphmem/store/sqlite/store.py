@@ -285,8 +285,9 @@ class SQLiteStore(Store):
                                         gen)).rowcount
         for pid, reason in batch.failures.items():
             c.execute("INSERT INTO extraction_failures(passage_id, reason, attempts, updated_at) "
-                      "VALUES(?,?,1,?) ON CONFLICT(passage_id) DO UPDATE SET reason=excluded.reason,"
-                      " attempts=attempts+1, updated_at=excluded.updated_at", (pid, reason, stamp))
+                      "VALUES(?,?,1,?) ON CONFLICT(passage_id) DO UPDATE SET "
+                      "reason=excluded.reason, attempts=attempts+1, "
+                      "updated_at=excluded.updated_at", (pid, reason, stamp))
         c.executemany("INSERT OR IGNORE INTO pending_evolution(note_id, created_at) VALUES(?,?)",
                       [(n, stamp) for n in batch.pending_evolution])
         missing = self._missing_in(c, needed)
