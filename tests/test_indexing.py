@@ -167,3 +167,86 @@ def test_onnx_and_torch_give_the_same_vectors(embedder, demo_corpus):
     b = TorchEmbedder().embed_documents(texts)
     assert np.min(np.sum(a * b, axis=1)) > 0.99999
     assert np.max(np.abs(a - b)) < 1e-4
+
+
+def test_indexing_streams_commits_before_reading_everything(make_memory):
+    consumed = [0]
+    committed_at: list[int] = []
+
+    def docs():
+        for i in range(400):
+            consumed[0] += 1
+            yield {"title": f"Log {i}", "text": f"In {1800 + i} the brig Marta {i} sailed from "
+                                                 f"Ystrand to Port Sable."}
+
+    def progress(stage, n, total):
+        if stage == "index" and total is None and n:
+            committed_at.append(consumed[0])
+
+    mem = make_memory(index_batch_size=32)
+    rep = mem.index(docs(), progress=progress)
+    assert rep.documents_indexed == 400 and rep.seconds_to_first_commit is not None
+    assert committed_at[0] < 100  # the first batch was written long before the end
+
+
+def test_one_bad_document_never_aborts_a_run(make_memory, monkeypatch):
+    import graphmem.indexing.pipeline as pipeline
+
+    real = pipeline.iter_chunks
+
+    def fragile(text, *args, **kw):
+        if "POISON" in text:
+            raise RuntimeError("tokenizer exploded")
+        return real(text, *args, **kw)
+
+    monkeypatch.setattr(pipeline, "iter_chunks", fragile)
+    mem = make_memory()
+    rep = mem.index([{"title": "a", "text": "Alpha sailed to Beta."},
+                     {"title": "bad", "text": "POISON " * 50},
+                     {"title": "c", "text": "Gamma sailed to Delta."},
+                     {"title": "huge", "text": "y" * 3_000_000}])
+    assert rep.documents_indexed == 3
+    (bad,) = [p for p in rep.problems if p.status == "error"]
+    assert "tokenizer exploded" in bad.reason
+    assert any("could not be chunked" in r["reason"] for r in mem.store.kv.ingest_log())
+    passages = mem.store.graph.get_passages(mem.store.graph.passage_ids())
+    assert max(len(p.text) for p in passages.values()) <= mem.config.max_chunk_chars
+
+
+def test_an_edited_file_replaces_its_old_version_and_sync_removes_gone_files(make_memory,
+                                                                            tmp_path):
+    d = tmp_path / "notes"
+    d.mkdir()
+    (d / "a.txt").write_text("The Orrin Theatre was designed by Paul Dreyer.")
+    (d / "b.txt").write_text("Night Tide is an opera by Lena Varga.")
+    mem = make_memory()
+    mem.index(d)
+    assert mem.stats()["documents"] == 2
+    (d / "a.txt").write_text("The Orrin Theatre was designed by Ingrid Solberg.")
+    rep = mem.index(d)
+    assert rep.documents_replaced == 1 and mem.stats()["documents"] == 2
+    names = {e.name for e in mem.store.graph.entities()}
+    assert "ingrid solberg" in names and "paul dreyer" not in names  # stale facts are gone
+    (d / "b.txt").unlink()
+    rep = mem.index(d, sync=True)
+    assert rep.documents_removed == 1 and mem.stats()["documents"] == 1
+    assert mem.store.graph.documents()[0].title == "a"
+
+
+def test_export_keeps_predicates_direction_and_survives_control_characters(make_memory,
+                                                                           tmp_path):
+    import networkx as nx
+
+    from graphmem.export import export_graph
+
+    mem = make_memory()
+    mem.index([{"title": "Ctl\x00 tower", "text": "Paul Dreyer designed the Orrin "
+                "Theatre.\x0b It opened in 1931.\x07"}])
+    for fmt, read in (("graphml", nx.read_graphml), ("gexf", nx.read_gexf)):
+        path = export_graph(mem.store, tmp_path / f"g.{fmt}", fmt)
+        g = read(path)
+        rel = [(a, b, d) for a, b, d in g.edges(data=True) if d.get("kind") == "relation"]
+        assert rel, fmt
+        labels = {n: d.get("label") for n, d in g.nodes(data=True)}
+        assert ("paul dreyer", "designed", "orrin theatre") in {
+            (labels[a], d["predicate"], labels[b]) for a, b, d in rel}

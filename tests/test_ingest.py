@@ -105,11 +105,41 @@ def test_ten_megabyte_document_is_chunked_completely(tmp_path):
     assert all(c in text for c in chunks[:50])
 
 
-def test_chunk_overlap_and_short_text():
-    words = " ".join(f"word{i}" for i in range(600))
-    chunks = chunk_text(words, 64, 16)
-    assert len(chunks) > 5
+def test_chunks_cover_the_text_in_bounded_overlapping_windows():
+    from graphmem.indexing.chunking import _tokenizer
+
+    text = " ".join(f"Ystrand{i} harbour log entry {i}, barrels of herring." for i in range(300))
+    chunks = chunk_text(text, 64, 16)
+    tok = _tokenizer("all-MiniLM-L6-v2")
+    # re-tokenised alone, a window may differ by a word piece where it starts mid-word
+    sizes = [len(tok.encode(c, add_special_tokens=False).ids) for c in chunks]
+    assert len(chunks) > 10 and max(sizes) <= 66 and min(sizes[:-1]) >= 60
+    pos = 0
+    for c in chunks:  # exact substrings, in order, overlapping
+        start = text.find(c, max(0, pos - len(c)))
+        assert start >= 0 and start <= pos + 1
+        pos = start + len(c)
+    assert pos == len(text)  # nothing at the end is lost
+    assert chunks[0].startswith("Ystrand0") and text.endswith(chunks[-1])
     tail = chunks[0].split()[-3:]
-    assert " ".join(tail) in chunks[1]  # overlap carries words over
+    assert " ".join(tail) in chunks[1]  # the overlap carries words over
     assert chunk_text("  short  ") == ["short"]
     assert chunk_text("   ") == []
+
+
+def test_a_long_run_without_spaces_is_cut_on_characters():
+    blob = "x" * 5_000_000
+    chunks = chunk_text(f"Start. {blob} End.", 200, 40, max_chars=4000)
+    assert max(len(c) for c in chunks) <= 4000
+    assert sum(len(c) for c in chunks) >= 5_000_000
+    assert chunks[0].startswith("Start") and chunks[-1].endswith("End.")
+
+
+def test_invalid_utf8_is_reported_not_silently_repaired(tmp_path):
+    f = tmp_path / "c.jsonl"
+    f.write_bytes(b'{"title": "A", "text": "caf\xe9 au lait"}\n' +
+                  json.dumps({"title": "B", "text": "fine"}).encode() + b"\n")
+    docs, probs = split(list(read_source(f, MB)))
+    assert [d.title for d in docs] == ["A", "B"]
+    assert [(p.source, p.status) for p in probs] == [("c.jsonl:1", "repaired")]
+    assert "not valid UTF-8" in probs[0].reason

@@ -22,6 +22,7 @@ from graphmem.cli.common import (
     progress_bars,
     text,
 )
+from graphmem.text import cut_words
 
 
 @app.command()
@@ -187,8 +188,8 @@ def docs(store: StoreOpt = None,
     table = Table("title", "passages", "complete", "source")
     table.add_column("id", no_wrap=True, min_width=22)
     for d in rows[:limit]:
-        table.add_row(text(d.title[:50]), str(d.n_passages), "yes" if d.complete else "no",
-                      text(d.source[:40]), text(d.id))
+        table.add_row(text(cut_words(d.title, 50)), str(d.n_passages),
+                      "yes" if d.complete else "no", text(cut_words(d.source, 40)), text(d.id))
     console.print(table)
     if len(rows) > limit:
         console.print(f"... {len(rows) - limit} more")

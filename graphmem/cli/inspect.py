@@ -21,6 +21,7 @@ from graphmem.cli.common import (
     plain,
     text,
 )
+from graphmem.text import cut_words
 
 LimitOpt = Annotated[int, typer.Option("--limit", help="Show at most this many.")]
 ContainsOpt = Annotated[str | None, typer.Option("--contains", help="Only those whose text "
@@ -121,7 +122,8 @@ def notes(store: StoreOpt = None,
         emit_json([dataclasses.asdict(n) for n in found])
         return
     console.print(_table(["id", "version", "content", "tags", "context", "links"],
-                         [[n.id, n.version, n.content[:60], ", ".join(n.tags), n.context[:60],
+                         [[n.id, n.version, cut_words(n.content, 60), ", ".join(n.tags),
+                           cut_words(n.context, 60),
                            len(n.links)] for n in found]))
 
 
@@ -155,7 +157,8 @@ def links(store: StoreOpt = None,
         emit_json([dataclasses.asdict(lk) for lk in rows])
         return
     console.print(_table(["from", "to", "event", "reason"],
-                         [[lk.src, lk.dst, lk.event_id or "", lk.reason[:80]] for lk in rows]))
+                         [[lk.src, lk.dst, lk.event_id or "", cut_words(lk.reason, 80)]
+                          for lk in rows]))
 
 
 @app.command()
@@ -173,7 +176,7 @@ def history(note_id: Annotated[str, typer.Argument(help="Note (passage) ID.")],
     console.print(text(note.content, "bold"))
     console.print(_table(["version", "event", "when", "tags", "context"],
                          [[v.version, v.event_id or "(created)", v.created_at[:19],
-                           ", ".join(v.tags), v.context[:80]] for v in versions]))
+                           ", ".join(v.tags), cut_words(v.context, 80)] for v in versions]))
 
 
 @app.command()

@@ -19,6 +19,7 @@ from graphmem.cli.common import (
     print_plain,
     text,
 )
+from graphmem.text import cut_words
 
 
 def hit_dict(h: Any) -> dict:
@@ -53,7 +54,7 @@ def search(
     for h in hits:
         console.rule(text(f"#{h.rank}  {h.title or h.passage_id}  ") + text(
             f"(score {h.score:.4f}, dense {h.dense_score:.3f}, {h.why.method})", "dim"))
-        console.print(text(h.text if len(h.text) < 600 else h.text[:600] + " ..."))
+        console.print(text(cut_words(h.text, 600)))
         if h.why.seed_facts:
             console.print(text("seed facts: ", "cyan") + text("; ".join(
                 f"{f} ({s:.2f})" for f, s in h.why.seed_facts[:3])))
@@ -102,4 +103,4 @@ def ask(
     console.print(f"[bold]{label}:[/bold]")
     for h in ans.cited:
         console.print(text(f"  [{h.rank}] ") + text(h.title or h.passage_id, "cyan") + text(
-            f": {h.text[:200]}{'...' if len(h.text) > 200 else ''}"))
+            f": {cut_words(h.text, 200)}"))

@@ -17,6 +17,7 @@ from typing import Any
 
 from graphmem.llm.client import LLMClient
 from graphmem.llm.prompts import DATA_RULE, fence
+from graphmem.text import cut_words
 from graphmem.types import Note
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ DECISION_SCHEMA = {
 
 
 def _describe(note: Note) -> dict[str, Any]:
-    return {"content": note.content[:600], "keywords": note.keywords, "tags": note.tags,
+    return {"content": cut_words(note.content, 600), "keywords": note.keywords, "tags": note.tags,
             "context": note.context}
 
 
@@ -146,7 +147,8 @@ def llm_decision(client: LLMClient, new: Note, neighbors: list[Note]) -> Decisio
     """Ask the model; LLMOutputError (no JSON) or DecisionError (does not fit) if unusable."""
     aliases = {f"N{i}": n.id for i, n in enumerate(neighbors, start=1)}
     shown = {alias: n for alias, n in zip(aliases, neighbors, strict=True)}
-    raw = client.chat_json("evolution", decision_prompt(new, shown), DECISION_SCHEMA)
+    raw = client.chat_json("evolution", decision_prompt(new, shown), DECISION_SCHEMA,
+                           refs=[new.id, *(n.id for n in neighbors)])
     return validate_decision(raw, aliases)
 
 

@@ -19,6 +19,7 @@ from graphmem.indexing.extractor import ProgressFn, clean_entities, clean_triple
 from graphmem.llm import prompts
 from graphmem.llm.client import LLMClient
 from graphmem.llm.errors import LLMError, LLMUnavailable
+from graphmem.text import cut_words
 from graphmem.types import Extraction, NoteAttrs, Passage
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ class LLMExtractor:
         ex.note = NoteAttrs(
             keywords=clean_entities(first.get("keywords", []), ex.problems)[:8],
             tags=clean_entities(first.get("tags", []), ex.problems)[:5],
-            context=str(first.get("context", "")).strip()[:300])
+            context=cut_words(str(first.get("context", "")).strip(), 300, ""))
         if not ex.entities:
             return ex
         surface = [e for e in raw_entities if isinstance(e, str)]

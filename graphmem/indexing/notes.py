@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from graphmem.text import cut_words
 from graphmem.types import Extraction, Note, NoteAttrs, Passage
 
 _SENT = re.compile(r"(?<=[.!?])\s+")
@@ -28,7 +29,7 @@ def fallback_attrs(passage: Passage, ex: Extraction) -> NoteAttrs:
     if keywords:
         top = keywords[0]
         context = next((s for s in sentences if top in s.lower()), context)
-    return NoteAttrs(keywords=keywords, tags=tags, context=context[:240])
+    return NoteAttrs(keywords=keywords, tags=tags, context=cut_words(context, 240, ""))
 
 
 def note_for(passage: Passage, ex: Extraction, metadata: dict | None = None) -> Note:

@@ -21,6 +21,7 @@ from typing import Any
 
 from graphmem.indexing.extractor import ProgressFn
 from graphmem.indexing.normalize import normalize_phrase
+from graphmem.text import cut_words
 from graphmem.types import Extraction, NoteAttrs, Passage, Triple
 
 log = logging.getLogger(__name__)
@@ -235,4 +236,4 @@ def note_attrs(doc: Any, counts: Counter[str], types: dict[str, str]) -> NoteAtt
         score = sum(1 for e in sent.ents if e.label_ in KEEP_ENT)
         if score > best_score:
             best, best_score = sent.text.strip(), score
-    return NoteAttrs(keywords=keywords, tags=tags[:8], context=best[:240])
+    return NoteAttrs(keywords=keywords, tags=tags[:8], context=cut_words(best, 240, ""))

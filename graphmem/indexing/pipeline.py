@@ -86,11 +86,11 @@ class Indexer:
     def _doc_slots(self, doc: Document, report: IndexReport, chunk: bool,
                    run_id: str) -> Iterator[Slot]:
         c = self.config
-        pieces = (iter_chunks(doc.text, c.chunk_tokens, c.chunk_overlap, c.embedding_model,
-                              c.max_chunk_chars) if chunk else iter([doc.text.strip()]))
         window: list[Passage] = []
         i = 0
         try:
+            pieces = (iter_chunks(doc.text, c.chunk_tokens, c.chunk_overlap, c.embedding_model,
+                                  c.max_chunk_chars) if chunk else iter([doc.text.strip()]))
             for text in pieces:
                 window.append(Passage(title=doc.title, text=text, doc_id=doc.id, index=i,
                                       timestamp=doc.timestamp, namespace=doc.namespace))

@@ -31,13 +31,14 @@ class FactFilter:
     def __init__(self, client: LLMClient) -> None:
         self.client = client
 
-    def __call__(self, question: str, facts: list[tuple[str, str, str]]) -> list[int]:
+    def __call__(self, question: str, facts: list[tuple[str, str, str]],
+                 refs: list[str] | None = None) -> list[int]:
         """Indices of the candidates the model kept (all of them if its answer is unusable)."""
         if not facts:
             return []
         try:
             out = self.client.chat_json("filter", prompts.filter_prompt(question, facts),
-                                        prompts.FILTER_SCHEMA)
+                                        prompts.FILTER_SCHEMA, refs=refs or [])
         except LLMOutputError as exc:
             log.warning("fact filter answer unusable (%s); keeping all candidate facts", exc)
             return list(range(len(facts)))

@@ -24,7 +24,7 @@ _POSSESSIVE = re.compile(r"['’]s\b")
 _YEAR = re.compile(r"\b(1[0-9]{3}|20[0-9]{2})\b")
 _QUESTION_WORDS = {"what", "who", "whom", "whose", "which", "when", "where", "how", "why",
                    "in", "the", "a", "an", "is", "was", "are", "were", "did", "does", "do",
-                   "name", "tell", "list", "give", "besides", "i", "and", "of"}
+                   "name", "tell", "list", "give", "i", "and", "of"}
 MAX_NGRAM = 6
 
 

@@ -93,8 +93,8 @@ class Retriever:
 
     def __init__(self, snapshots: SnapshotManager, embedder: Embedder, tol: float,
                  max_iter: int,
-                 fact_filter: Callable[[str, list[tuple[str, str, str]]], list[int]] | None
-                 = None) -> None:
+                 fact_filter: Callable[[str, list[tuple[str, str, str]], list[str]], list[int]]
+                 | None = None) -> None:
         self.snapshots = snapshots
         self.fact_filter = fact_filter
         self.embedder = embedder
@@ -227,7 +227,9 @@ class Retriever:
         norm = _minmax(raw)
         top = top_k(raw, recipe.top_facts)
         if self.fact_filter is not None:
-            top = top[self.fact_filter(query, [g.fact_triple(int(f)) for f in top])]
+            sources = self.snapshots.store.graph.fact_passages(g.fact_ids[int(f)] for f in top)
+            refs = [p for ps in sources.values() for p in ps]  # forgotten with their passages
+            top = top[self.fact_filter(query, [g.fact_triple(int(f)) for f in top], refs)]
         weight: dict[int, float] = {}
         count: dict[int, int] = {}
         for f in top:

@@ -43,6 +43,7 @@ class Rows:
         self.n = len(ids) if n is None else n
         self._index = index
         self._extra = extra or {}
+        self._frozen: dict[str, list] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -52,8 +53,12 @@ class Rows:
 
     @property
     def ids(self) -> list[str]:
-        """The IDs, in row order (a list shared with newer snapshots: do not modify)."""
-        return self._ids if len(self._ids) == self.n else self._ids[:self.n]
+        """The IDs, in row order: a list of exactly ``n`` (made once per view; the shared
+        list behind it keeps growing with newer snapshots). Do not modify it."""
+        frozen = self._frozen.get("ids")
+        if frozen is None:
+            frozen = self._frozen["ids"] = self._ids[:self.n]
+        return frozen
 
     @property
     def matrix(self) -> np.ndarray:
@@ -67,8 +72,10 @@ class Rows:
         return self.n
 
     def column(self, name: str) -> list:
-        col = self._extra[name]
-        return col if len(col) == self.n else col[:self.n]
+        frozen = self._frozen.get(name)
+        if frozen is None:
+            frozen = self._frozen[name] = self._extra[name][:self.n]
+        return frozen
 
     def id(self, row: int) -> str:
         return self._ids[row]
@@ -166,6 +173,8 @@ class Snapshot:
     facts: Rows             # extra columns: subjects, objects, predicates, texts (entity ids)
     notes: Rows             # note vectors aligned with passage rows (same ids, same order)
     edges: Edges
+    skipped_edges: int = 0
+    """Edges whose ends this snapshot could not see (0 when reads are consistent)."""
     _graph: object | None = field(default=None, repr=False)
     _graph_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -200,9 +209,9 @@ class Snapshot:
                                     subjects=delta.fact_subjects, objects=delta.fact_objects,
                                     predicates=delta.fact_predicates, texts=delta.fact_texts)
         notes = self._notes_for(passages, delta)
-        edges = self._edges_for(passages, entities, delta)
+        edges, skipped = self._edges_for(passages, entities, delta)
         return Snapshot(self.store_uuid, delta.generation, dim, passages, entities, facts,
-                        notes, edges)
+                        notes, edges, self.skipped_edges + skipped)
 
     def _notes_for(self, passages: Rows, delta: Delta) -> Rows:
         """Note vectors aligned with passages: new passages append their note's vector (or
@@ -219,9 +228,9 @@ class Snapshot:
                                       np.vstack([v for _, v in changed]))
         return notes
 
-    def _edges_for(self, passages: Rows, entities: Rows, delta: Delta) -> Edges:
+    def _edges_for(self, passages: Rows, entities: Rows, delta: Delta) -> tuple[Edges, int]:
         if not delta.edge_a:
-            return self.edges
+            return self.edges, 0
         a = np.empty(len(delta.edge_a), np.int64)
         b = np.empty(len(delta.edge_a), np.int64)
         keep = np.ones(len(delta.edge_a), bool)
@@ -235,7 +244,10 @@ class Snapshot:
                     out[i] = r * 2 + (1 if x.startswith("e:") else 0)
         w = np.asarray(delta.edge_w, np.float32)
         k = np.asarray(delta.edge_kind, np.int8)
-        return self.edges.extended(a[keep], b[keep], w[keep], k[keep])
+        skipped = int((~keep).sum())
+        if skipped:
+            log.warning("%d edge(s) point at nodes this snapshot cannot see", skipped)
+        return self.edges.extended(a[keep], b[keep], w[keep], k[keep]), skipped
 
 
 def from_delta(store_uuid: str, delta: Delta) -> Snapshot:

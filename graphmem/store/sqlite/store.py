@@ -53,6 +53,7 @@ from graphmem.store.sqlite.schema import (
     write_identity,
 )
 from graphmem.store.sqlite.vectors import SQLiteVectors, blobs_to_matrix, vec_to_blob
+from graphmem.text import cut_words
 from graphmem.types import content_id
 
 log = logging.getLogger(__name__)
@@ -338,7 +339,7 @@ class SQLiteStore(Store):
                              "JOIN vectors v ON v.key = p.vec_key WHERE p.gen > ? "
                              "ORDER BY p.rowid", (s,)).fetchall()
             d.passage_ids = [r[0] for r in rows]
-            d.passage_labels = [r[1] or r[2][:40] for r in rows]
+            d.passage_labels = [r[1] or cut_words(r[2], 40) for r in rows]
             d.passage_vectors = blobs_to_matrix([r[3] for r in rows], dim)
             d.passage_times = [r[4] for r in rows]
             rows = c.execute("SELECT e.id, e.name, v.vec FROM entities e JOIN vectors v "
