@@ -23,6 +23,9 @@ PPRSolver = Literal["auto", "power", "push"]
 
 PPR_TOL = 1e-6
 """L1 change at which a power-iteration walk stops (MuSiQue-100 rankings equal 1e-7's)."""
+PPR_DAMPING = 0.5
+"""Damping of the PPR functions when called directly (HippoRAG 2's value); retrieval
+recipes carry their own (``recipes.py``) and ``Config.damping`` overrides them."""
 PPR_MAX_ITER = 100
 EMBEDDING_BATCH_SIZE = 256
 SECRET_FIELDS = ("llm_api_key", "embedding_api_key", "neo4j_password", "api_token")

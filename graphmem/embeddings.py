@@ -133,7 +133,6 @@ class OnnxEmbedder:
         self._session = ort.InferenceSession(str(onnx_path), opts,
                                              providers=["CPUExecutionProvider"])
         self._inputs = {i.name for i in self._session.get_inputs()}
-        self._lock = threading.Lock()
         self.dim = int(self._session.get_outputs()[0].shape[-1])
 
     def _encode(self, texts: list[str]) -> np.ndarray:
@@ -156,9 +155,10 @@ class OnnxEmbedder:
                 mask[row, :n] = 1
                 types[row, :n] = encs[i].type_ids
             feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-            with self._lock:
-                hidden = self._session.run(None, {k: v for k, v in feeds.items()
-                                                  if k in self._inputs})[0]
+            # InferenceSession.run is thread-safe: a short query is never queued behind
+            # another thread's batch of documents
+            hidden = self._session.run(None, {k: v for k, v in feeds.items()
+                                              if k in self._inputs})[0]
             m = mask[:, :, None].astype(np.float32)
             pooled = (hidden * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)

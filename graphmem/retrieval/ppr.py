@@ -30,8 +30,15 @@ normalised but must have positive mass.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from typing import Any
+
+import numba
 import numpy as np
 from numba import njit, prange
+
+from graphmem.config import PPR_DAMPING, PPR_MAX_ITER, PPR_TOL
 
 N_BLOCKS = 16
 BATCH = 32
@@ -197,7 +204,8 @@ class TransitionCSR:
             out_degree = out_degree[order]
             self.order = order
         self.indptr, self.indices = indptr, indices
-        self.norm_weights = _normalise_weights(indptr, indices, w, out_degree)
+        with _kernel_guard():
+            self.norm_weights = _normalise_weights(indptr, indices, w, out_degree)
         self.dangling = np.flatnonzero(out_degree <= 0).astype(np.int64)
         cuts = np.searchsorted(indptr, np.linspace(0, indptr[-1], n_blocks + 1))
         cuts[0], cuts[-1] = 0, self.n
@@ -236,8 +244,22 @@ def _reset_matrix(reset: np.ndarray, n: int) -> np.ndarray:
     return np.ascontiguousarray(r / mass, dtype=np.float32)
 
 
-def ppr_many(graph: TransitionCSR, resets: np.ndarray, damping: float = 0.5,
-             tol: float = 1e-7, max_iter: int = 100, batch: int = BATCH) -> np.ndarray:
+_WORKQUEUE_LOCK = threading.Lock()
+
+
+def _kernel_guard() -> Any:
+    """numba's ``workqueue`` threading layer (used when neither TBB nor OpenMP is present)
+    aborts when two threads run parallel kernels at once; serialise them only then."""
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no parallel kernel has run yet: be safe for this first one
+        return _WORKQUEUE_LOCK
+    return _WORKQUEUE_LOCK if layer == "workqueue" else contextlib.nullcontext()
+
+
+def ppr_many(graph: TransitionCSR, resets: np.ndarray, damping: float = PPR_DAMPING,
+             tol: float = PPR_TOL, max_iter: int = PPR_MAX_ITER, batch: int = BATCH
+             ) -> np.ndarray:
     """PPR for the columns of ``resets`` (n x q, or one vector of n); float64 n x q out.
 
     One query runs the single-vector kernel; several are walked ``batch`` at a time.
@@ -248,23 +270,24 @@ def ppr_many(graph: TransitionCSR, resets: np.ndarray, damping: float = 0.5,
     r = graph.to_internal(_reset_matrix(resets, graph.n))
     out = np.empty(r.shape, dtype=np.float64)
     args = (graph.indptr, graph.indices, graph.norm_weights, graph.dangling, graph.bounds)
-    if r.shape[1] == 1:
-        p, _ = ppr_single(*args, np.ascontiguousarray(r[:, 0]), np.float32(damping), tol,
-                          max_iter)
-        out[:, 0] = p
-    else:
-        for start in range(0, r.shape[1], batch):
-            block = np.ascontiguousarray(r[:, start:start + batch])
-            p, _ = ppr_batch(*args, block, np.float32(damping), tol, max_iter)
-            out[:, start:start + batch] = p
+    with _kernel_guard():
+        if r.shape[1] == 1:
+            p, _ = ppr_single(*args, np.ascontiguousarray(r[:, 0]), np.float32(damping), tol,
+                              max_iter)
+            out[:, 0] = p
+        else:
+            for start in range(0, r.shape[1], batch):
+                block = np.ascontiguousarray(r[:, start:start + batch])
+                p, _ = ppr_batch(*args, block, np.float32(damping), tol, max_iter)
+                out[:, start:start + batch] = p
     out /= out.sum(axis=0)
     return graph.to_external(out)
 
 
 def personalized_pagerank(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray,
                           out_degree: np.ndarray | None, reset: np.ndarray,
-                          damping: float = 0.5, tol: float = 1e-7,
-                          max_iter: int = 100) -> np.ndarray:
+                          damping: float = PPR_DAMPING, tol: float = PPR_TOL,
+                          max_iter: int = PPR_MAX_ITER) -> np.ndarray:
     """PPR scores of every node for one reset vector (or n x q scores for several).
 
     A convenience over :class:`TransitionCSR` and :func:`ppr_many`; prepare the graph

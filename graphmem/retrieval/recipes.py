@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from graphmem.config import PPR_DAMPING
 from graphmem.errors import InputError
 
 FactUse = Literal["never", "fallback", "always"]
@@ -56,7 +57,7 @@ class Recipe:
 
 HYBRID = Recipe("hybrid")
 HIPPORAG2 = Recipe("hipporag2", link_query_entities=False, facts="always", entity_share=None,
-                   passage_prior="minmax", passage_weight=0.05, damping=0.5)
+                   passage_prior="minmax", passage_weight=0.05, damping=PPR_DAMPING)
 DENSE = Recipe("dense", use_graph=False, link_query_entities=False, facts="never")
 RECIPES = {r.name: r for r in (HYBRID, HIPPORAG2, DENSE)}
 
