@@ -102,3 +102,40 @@ def cache_stats(store: StoreOpt = None, as_json: JsonFlag = False) -> None:
     for r in rows:
         table.add_row(text(r["model"]), text(r["kind"]), str(r["entries"]), f"{r['bytes']:,}")
     console.print(table)
+
+
+@app.command()
+@fail_cleanly
+def migrate(src: Annotated[str, typer.Argument(help="The memory to copy (directory or "
+                                                    "bolt:// URI).")],
+            dst: Annotated[str, typer.Argument(help="An empty store to copy it into.")],
+            as_json: JsonFlag = False) -> None:
+    """Copy a whole memory to another store (SQLite <-> Neo4j/ArcadeDB): documents, graph,
+    vectors, notes with every version, events, links, LLM cache, usage and logs."""
+    from graphmem.config import Config
+    from graphmem.store import open_store
+    from graphmem.store.portable import migrate as run
+
+    cfg = Config.from_env()
+    kw = {"user": cfg.neo4j_user, "password": cfg.neo4j_password,
+          "database": cfg.neo4j_database, "cache_root": cfg.cache_root}
+    source = open_store(src, None, create=False, **kw)
+    target = open_store(dst, source.get_meta("embedding_model"), create=True, **kw)
+    try:
+        counts = run(source, target)
+        after = (source.stats(), target.stats())
+    finally:
+        source.close()
+        target.close()
+    if as_json:
+        emit_json({"copied": counts, "source": after[0], "destination": after[1]})
+        return
+    table = Table("table", "rows copied")
+    for name, n in counts.items():
+        table.add_row(name, f"{n:,}")
+    console.print(table)
+    for key in ("documents", "passages", "entities", "triples", "notes", "events"):
+        if after[0][key] != after[1][key]:
+            console.print(text(f"warning: {key} differ: {after[0][key]} vs {after[1][key]}",
+                               "yellow"))
+    console.print(text(f"copied {after[0]['documents']} documents into {target.location}"))

@@ -30,7 +30,8 @@ def open_store(location: str | os.PathLike[str] | Store, embedding_model: str | 
     if is_bolt_uri(location):
         from graphmem.store.bolt import BoltStore
 
-        return BoltStore(str(location), embedding_model, create=create, **bolt)
+        return BoltStore(str(location), embedding_model, create=create, read_only=read_only,
+                         **bolt)
     text = str(location)
     if "://" in text:
         scheme = text.split("://", 1)[0]
