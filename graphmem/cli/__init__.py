@@ -28,6 +28,8 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v",
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(message)s",
                         handlers=[RichHandler(console=err_console, show_path=False,
                                               markup=False)])
+    # the driver logs every retried transaction; conflicts between writers are expected
+    logging.getLogger("neo4j").setLevel(logging.INFO if verbose else logging.ERROR)
 
 
 def _register() -> None:

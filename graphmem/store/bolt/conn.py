@@ -12,6 +12,8 @@ the URI without credentials, and driver errors are re-worded.
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -23,6 +25,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 STORE_MATCH = "MATCH (s:GMStore {key: 'store'})"
+CONFLICT_RETRIES = 8
 
 
 def public_uri(uri: str) -> str:
@@ -112,12 +115,20 @@ class Bolt:
                        (", s.destructive_gen = $g" if t.destructive else ""), g=t.gen)
             return out
 
-        try:
-            with self.driver.session(database=self.database) as s:
-                return s.execute_write(work)
-        except (StoreError, KeyError):
-            raise
-        except Exception as exc:  # noqa: BLE001
-            if type(exc).__name__ == "ConstraintError":
-                raise StoreError(self._explain(exc, "a write was refused by")) from exc
-            raise StoreError(self._explain(exc, "a write failed on")) from exc
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                with self.driver.session(database=self.database) as s:
+                    return s.execute_write(work)
+            except (StoreError, KeyError):
+                raise
+            except Exception as exc:  # noqa: BLE001
+                if type(exc).__name__ == "ConstraintError" and attempt < CONFLICT_RETRIES:
+                    # two writers MERGEd the same new key at once (ArcadeDB checks unique
+                    # indexes optimistically): every write here is idempotent, so run it
+                    # again; it now finds the other writer's row
+                    time.sleep(0.05 * (attempt + 1) + random.uniform(0, 0.05))
+                    continue
+                what = "a write was refused by" if type(exc).__name__ == "ConstraintError" \
+                    else "a write failed on"
+                raise StoreError(self._explain(exc, what)) from exc
+        raise AssertionError("unreachable")

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 
 from graphmem.store.base import KVStore, VectorStore
+from graphmem.store.bolt.codec import decode
 from graphmem.store.bolt.conn import Bolt, Tx
 from graphmem.store.sqlite.schema import now
-from graphmem.store.sqlite.vectors import blob_to_vec
 from graphmem.types import IngestProblem
 
 USAGE_KEYS = ("model", "kind", "calls", "cached_calls", "prompt_tokens", "completion_tokens",
@@ -37,7 +37,7 @@ class BoltVectors(VectorStore):
     def get(self, keys: Iterable[str]) -> dict[str, np.ndarray]:
         rows = self.db.q("UNWIND $keys AS k MATCH (v:GMVector {key: k}) WHERE v.vec IS NOT NULL "
                          "RETURN v.key AS k, v.vec AS vec", keys=list(set(keys)))
-        return {r["k"]: blob_to_vec(r["vec"]) for r in rows}
+        return {r["k"]: decode(r["vec"]) for r in rows}
 
 
 class BoltKV(KVStore):

@@ -14,10 +14,10 @@ import numpy as np
 
 from graphmem.embeddings import text_hash
 from graphmem.store.base import NoteStore, NotFound, StoreError
+from graphmem.store.bolt.codec import encode
 from graphmem.store.bolt.conn import Bolt, Tx
 from graphmem.store.records import NoteUpdate
 from graphmem.store.sqlite.schema import now
-from graphmem.store.sqlite.vectors import vec_to_blob
 from graphmem.types import EvolutionEvent, Link, Note, NoteVersion
 
 
@@ -113,7 +113,7 @@ class BoltNotes(NoteStore):
 
         def fn(t: Tx) -> None:
             t.run("UNWIND $rows AS r MERGE (v:GMVector {key: r.key}) ON CREATE SET v.vec = r.vec",
-                  rows=[{"key": k, "vec": vec_to_blob(v)} for k, v in vectors.items()])
+                  rows=[{"key": k, "vec": encode(v)} for k, v in vectors.items()])
             seq = t.run("MATCH (s:GMStore {key: 'store'}) SET s.seq = s.seq + 1 "
                         "RETURN s.seq AS s")[0]["s"]
             t.run("CREATE (:Event {id: $id, note_id: $note, model: $model, decision: $d, "

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
+
+from graphmem.store.bolt.codec import decode, encode
 from graphmem.store.bolt.conn import STORE_MATCH, Tx
 from graphmem.store.portable import TABLES, Rows
 
@@ -55,6 +58,9 @@ def dump(store: Any, table: str, chunk: int) -> Iterator[Rows]:
             return
         if table not in _REL:
             rows = [{c: r["n"].get(c) for c in cols} for r in rows]
+        if table == "vectors":
+            for r in rows:
+                r["vec"] = decode(r["vec"]).tobytes() if r["vec"] else None
         if table == "documents":
             for r in rows:
                 r["complete"] = int(bool(r["complete"]))
@@ -112,6 +118,8 @@ def load(store: Any, table: str, rows: Rows) -> None:
                           v=r["value"])
         store.db.write(meta)
         return
+    if table == "vectors":
+        rows = [{**r, "vec": encode(np.frombuffer(r["vec"], dtype=np.float32))} for r in rows]
     base = getattr(store, "_import_seq", 0)
     clean = [{k: (bool(v) if k == "complete" else v) for k, v in r.items() if v is not None}
              | {"i": base + i} for i, r in enumerate(rows)]

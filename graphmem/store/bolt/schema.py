@@ -10,8 +10,9 @@ makes every pair unique): ``(Document)-[:HAS {idx}]->(Passage)``,
 ``(Passage)-[:MENTIONS]->(Entity)``, ``(Fact)-[:FROM]->(Passage)``,
 ``(Entity)-[:RELATES {fact_id, predicate}]->(Entity)`` (for people browsing the graph),
 ``(Entity)-[:SYNONYM]->(Entity)`` (lower id first), ``(Note)-[:LINK]->(Note)``.
-Vectors are float32 bytes on the nodes that own them. Every node and relationship
-retrieval reads carries ``gen``; ``seq`` keeps insertion order.
+Vectors are float32 bytes, base64-encoded (``codec.py``), on the nodes that own them.
+Every node and relationship retrieval reads carries ``gen``; ``seq`` keeps insertion
+order.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from graphmem.store.base import NotFound, Store, StoreError
+from graphmem.store.bolt.codec import matrix
 from graphmem.store.bolt.conn import STORE_MATCH, Bolt, Tx
 from graphmem.store.bolt.forget import forget_document
 from graphmem.store.bolt.graph import BoltGraph
@@ -63,10 +64,7 @@ _EDGES = (
 
 
 def _matrix(rows: list[dict], dim: int) -> np.ndarray:
-    if not rows:
-        return np.zeros((0, dim), dtype=np.float32)
-    return np.frombuffer(b"".join(r["vec"] for r in rows), dtype=np.float32).reshape(
-        len(rows), -1).copy()
+    return matrix([r["vec"] for r in rows], dim)
 
 
 class BoltStore(Store):

@@ -12,10 +12,10 @@ from typing import Any
 
 from graphmem.embeddings import text_hash
 from graphmem.store.base import StoreError
+from graphmem.store.bolt.codec import encode
 from graphmem.store.bolt.conn import STORE_MATCH, Tx
 from graphmem.store.records import BatchResult, WriteBatch
 from graphmem.store.sqlite.schema import now
-from graphmem.store.sqlite.vectors import vec_to_blob
 from graphmem.types import content_id
 
 
@@ -33,7 +33,7 @@ def write_batch(t: Tx, batch: WriteBatch) -> BatchResult:
     vecs = dict(batch.vectors)
     if vecs:
         t.run("UNWIND $rows AS r MERGE (v:GMVector {key: r.key}) ON CREATE SET v.vec = r.vec",
-              rows=[{"key": k, "vec": vec_to_blob(v)} for k, v in vecs.items()])
+              rows=[{"key": k, "vec": encode(v)} for k, v in vecs.items()])
         dim = len(next(iter(vecs.values())))
         t.run(f"{STORE_MATCH} SET s.embedding_dim = coalesce(s.embedding_dim, $d)", d=dim)
     n_rows = len(batch.documents) + len(batch.passages) + len(batch.notes) + sum(
@@ -42,9 +42,9 @@ def write_batch(t: Tx, batch: WriteBatch) -> BatchResult:
                  n=n_rows)[0]["base"]
     seq = iter(range(base, base + n_rows))
 
-    def vec_of(key: str) -> bytes | None:
+    def vec_of(key: str) -> str | None:
         v = vecs.get(key)
-        return vec_to_blob(v) if v is not None else None
+        return encode(v) if v is not None else None
 
     needed: dict[str, str] = {}  # vector key -> what needs it (for the missing check)
     t.run("UNWIND $rows AS r MERGE (d:Document {id: r.id}) ON CREATE SET d += r.props, "
