@@ -334,9 +334,7 @@ class Memory:
                                multi_hop, max_steps)
 
     def _hits(self, ranked: list[Ranked]) -> list[Hit]:
-        pids = [r.passage_id for r in ranked]
-        passages = self.store.graph.get_passages(pids)
-        docs = self.store.graph.passage_documents(pids)
+        passages, docs = self.store.graph.passages_and_documents(r.passage_id for r in ranked)
         out = []
         for r in ranked:
             p = passages.get(r.passage_id)

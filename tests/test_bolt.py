@@ -117,7 +117,7 @@ def test_a_bolt_uri_is_never_a_directory(tmp_path, monkeypatch):
 
 
 SPLICE_OK = {"STORE_MATCH", "label", "prop", "where", "_limit(limit)", "label.lower()", "order",
-             "v", "int(limit)"}
+             "v", "int(limit)", "_IN"}
 FORBIDDEN = [r"apoc\.", r"NODE\s+KEY", r"db\.create\.setNodeVectorProperty", r"vecf32",
              r"vector\.similarity", r"MERGE\s*\([^)]*\)\s*-\s*\[[^\]]*\]\s*-\s*\(",
              r"\bgds\."]

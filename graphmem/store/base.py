@@ -98,6 +98,12 @@ class GraphStore(ABC):
     @abstractmethod
     def passage_documents(self, ids: Iterable[str]) -> dict[str, list[str]]: ...
 
+    def passages_and_documents(self, ids: Iterable[str]
+                               ) -> tuple[dict[str, Passage], dict[str, list[str]]]:
+        """Both of the above at once (one round trip on a server: what a search shows)."""
+        ids = list(ids)
+        return self.get_passages(ids), self.passage_documents(ids)
+
     @abstractmethod
     def entities(self, contains: str | None = None, limit: int | None = None
                  ) -> list[EntityRow]:

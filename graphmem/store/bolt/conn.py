@@ -15,7 +15,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -45,6 +45,12 @@ class Tx:
     gen: int
     visible: bool = False
     destructive: bool = False
+    passages: set[str] = field(default_factory=set)
+    """Passages whose edges (mentions, fact sources) this transaction added."""
+    notes: set[str] = field(default_factory=set)
+    """Notes whose outgoing links this transaction added."""
+    entities: set[str] = field(default_factory=set)
+    """Entities at the lower end of synonym edges this transaction added."""
 
     def run(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
         return self.tx.run(cypher, **params).data()
@@ -113,6 +119,11 @@ class Bolt:
             if t.visible or t.destructive:
                 tx.run(f"{STORE_MATCH} SET s.generation = $g" +
                        (", s.destructive_gen = $g" if t.destructive else ""), g=t.gen)
+            if t.visible and (t.passages or t.notes or t.entities):
+                # the change log: where this generation's new edges hang, so a reader can
+                # fetch them by id instead of scanning every relationship
+                tx.run("CREATE (:GMChange {gen: $g, passages: $p, notes: $n, entities: $e})",
+                       g=t.gen, p=sorted(t.passages), n=sorted(t.notes), e=sorted(t.entities))
             return out
 
         for attempt in range(CONFLICT_RETRIES + 1):

@@ -65,18 +65,24 @@ class BoltGraph(GraphStore):
             d=doc_id)]
 
     def get_passages(self, ids: Iterable[str]) -> dict[str, Passage]:
+        return self.passages_and_documents(ids)[0]
+
+    def passages_and_documents(self, ids: Iterable[str]
+                               ) -> tuple[dict[str, Passage], dict[str, list[str]]]:
         rows = self.db.q(
             "UNWIND $ids AS id MATCH (p:Passage {id: id}) OPTIONAL MATCH (d:Document)-[h:HAS]->(p) "
             "WITH p, d, h ORDER BY d.seq RETURN p.id AS id, p.title AS title, p.text AS text, "
             "p.timestamp AS ts, p.namespace AS ns, collect([d.id, h.idx]) AS docs",
             ids=list(dict.fromkeys(ids)))
-        out = {}
+        out, by_doc = {}, {}
         for r in rows:
             docs = [x for x in r["docs"] if x[0] is not None]
             doc, idx = docs[0] if docs else ("", 0)
             out[r["id"]] = Passage(title=r["title"] or "", text=r["text"], doc_id=doc or "",
                                    index=idx or 0, timestamp=r["ts"], namespace=r["ns"] or "")
-        return out
+            if docs:
+                by_doc[r["id"]] = list(dict.fromkeys(d for d, _ in docs))
+        return out, by_doc
 
     def passage_documents(self, ids: Iterable[str]) -> dict[str, list[str]]:
         rows = self.db.q("UNWIND $ids AS id MATCH (d:Document)-[:HAS]->(p:Passage {id: id}) "

@@ -145,6 +145,7 @@ class BoltNotes(NoteStore):
                              s=link.src, d=link.dst, r=link.reason, ev=event.id, at=stamp,
                              gen=t.gen, seq=seq * 1000 + i)
                 t.visible = t.visible or bool(made and made[0]["created"])
+                t.notes.add(link.src)
             t.run("MATCH (x:GMPending {note_id: $id}) DELETE x", id=event.note_id)
 
         self.db.write(fn)

@@ -29,7 +29,8 @@ UNIQUE = [("GMStore", "key"), ("GMMeta", "key"), ("Document", "id"), ("Passage",
           ("GMPending", "note_id"), ("GMDeletion", "id")]
 INDEXED = [("Document", "source_key"), ("Document", "namespace"), ("Passage", "gen"),
            ("Entity", "gen"), ("Entity", "name"), ("Fact", "gen"), ("Fact", "subject_id"),
-           ("Fact", "object_id"), ("Note", "gen"), ("NoteVersion", "note_id"),
+           ("Fact", "object_id"), ("Note", "gen"), ("GMChange", "gen"),
+           ("NoteVersion", "note_id"),
            ("NoteVersion", "event_id"), ("Event", "note_id"), ("GMLog", "seq"),
            ("GMUsage", "model")]
 

@@ -63,6 +63,21 @@ _EDGES = (
 )
 
 
+_IN = "x.gen > $s AND x.gen <= $g"
+_NEW_EDGES = (
+    ("relation", "p", "UNWIND $ids AS id MATCH (f:Fact)-[x:FROM]->(:Passage {id: id}) WHERE "
+                      f"{_IN} AND f.subject_id <> f.object_id RETURN f.subject_id AS a, "
+                      "f.object_id AS b, 1.0 AS w"),
+    ("mention", "p", "UNWIND $ids AS id MATCH (p:Passage {id: id})-[x:MENTIONS]->(e:Entity) "
+                     f"WHERE {_IN} RETURN p.id AS a, e.id AS b, 1.0 AS w"),
+    ("synonym", "e", "UNWIND $ids AS id MATCH (a:Entity {id: id})-[x:SYNONYM]->(b:Entity) "
+                     f"WHERE {_IN} RETURN a.id AS a, b.id AS b, x.score AS w"),
+    ("link", "n", "UNWIND $ids AS id MATCH (a:Note {id: id})-[x:LINK]->(b:Note) WHERE "
+                  f"{_IN} AND a.id <> b.id RETURN a.id AS a, b.id AS b, 1.0 AS w"),
+)
+"""Edges of one generation range, by the ids the change log recorded (``conn.Tx``)."""
+
+
 def _matrix(rows: list[dict], dim: int) -> np.ndarray:
     return matrix([r["vec"] for r in rows], dim)
 
@@ -166,9 +181,13 @@ class BoltStore(Store):
         d.fact_vectors = _matrix(rows, dim)
         rows = fetch(_DELTA["note"])
         d.note_ids, d.note_vectors = [r["id"] for r in rows], _matrix(rows, dim)
-        for kind, cypher in _EDGES:
+        if full:
+            edges = [(kind, fetch(cypher)) for kind, cypher in _EDGES]
+        else:
+            edges = self._new_edges(tx, s, gen)
+        for kind, found in edges:
             code = EDGE_KIND_CODES[kind]
-            for r in fetch(cypher):
+            for r in found:
                 d.edge_a.append(r["a"])
                 d.edge_b.append(r["b"])
                 d.edge_w.append(float(r["w"]))
@@ -177,6 +196,21 @@ class BoltStore(Store):
         if int(s1["dg"] or 0) != dgen:
             return None  # something was deleted while we read: read again
         return d
+
+    @staticmethod
+    def _new_edges(tx: Any, s: int, gen: int) -> list[tuple[str, list[dict]]]:
+        """Edges added after generation ``s``, found from the change log by the ids they
+        hang on (no scan of every relationship)."""
+        logs = tx.run("MATCH (c:GMChange) WHERE c.gen > $s AND c.gen <= $g RETURN "
+                      "c.passages AS p, c.notes AS n, c.entities AS e", s=s, g=gen).data()
+        ids = {k: sorted({x for r in logs for x in (r[k] or [])}) for k in ("p", "n", "e")}
+
+        def fetch(cypher: str, key: str) -> list[dict]:
+            if not ids[key]:
+                return []
+            return tx.run(cypher, s=s, g=gen, ids=ids[key]).data()
+
+        return [(kind, fetch(cypher, key)) for kind, key, cypher in _NEW_EDGES]
 
     # --- inspection -------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:

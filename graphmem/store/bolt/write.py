@@ -70,6 +70,9 @@ def write_batch(t: Tx, batch: WriteBatch) -> BatchResult:
                  rows=prows, gen=gen)
     res.passage_ids = _created(rows)
     res.passages_added = len(res.passage_ids)
+    t.passages.update(p.id for p in batch.passages)
+    t.passages.update(ex.passage_id for ex in batch.extractions)
+    t.notes.update(lk.src for lk in batch.links)
     _fill_vectors(t, "Passage", rows, {r["id"]: r["key"] for r in prows}, needed)
     t.run("UNWIND $rows AS r MATCH (d:Document {id: r.doc}), (p:Passage {id: r.pid}) "
           "MERGE (d)-[:HAS {idx: r.idx}]->(p)",
@@ -186,6 +189,7 @@ def _notes_links_and_rest(t: Tx, batch: WriteBatch, res: BatchResult, seq, vec_o
                  "MERGE (a)-[x:SYNONYM]->(b) ON CREATE SET x.score = r.s, x.gen = $gen "
                  "RETURN x.gen = $gen AS created", rows=list(syn.values()), gen=t.gen)
     res.synonyms_added = sum(r["created"] for r in rows)
+    t.entities.update(r["a"] for r in syn.values())
     rows = t.run("UNWIND $rows AS r MATCH (a:Note {id: r.src}), (b:Note {id: r.dst}) "
                  "MERGE (a)-[x:LINK]->(b) ON CREATE SET x.reason = r.reason, "
                  "x.event_id = r.ev, x.created_at = $at, x.gen = $gen "
