@@ -79,9 +79,20 @@ def test_a_new_process_refreshes_only_what_changed(bolt, tmp_path, embedder, dem
     again = bolt_memory(bolt, tmp_path, embedder)
     again.search("warm")
     assert again.snapshots.full_reads == 0  # started from the disk cache
-    again.add("Ingrid Solberg planted an orchard in Kelmar.")
-    again.search("orchard in Kelmar")
-    assert again.snapshots.full_reads == 0 and again.snapshots.refreshes >= 2
+    for i in range(3):
+        again.add(f"Ingrid Solberg planted orchard row {i} in Kelmar near the Orrin Theatre.")
+        again.search("orchard in Kelmar")
+    assert again.snapshots.full_reads == 0 and again.snapshots.refreshes >= 4
+    # what the deltas built equals one full read of the server
+    from graphmem.retrieval.snapshot import from_delta
+
+    inc = again.snapshot()
+    full = from_delta(again.store.uuid, again.store.read_delta(None))
+    assert sorted(inc.passages.ids) == sorted(full.passages.ids)
+    assert sorted(inc.entities.ids) == sorted(full.entities.ids)
+    assert sorted(inc.facts.ids) == sorted(full.facts.ids)
+    gi, gf = inc.graph(), full.graph()
+    assert gi.n_edges == gf.n_edges and abs(gi.weights.sum() - gf.weights.sum()) < 1e-3
     again.close()
 
 

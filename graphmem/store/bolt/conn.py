@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -51,6 +51,11 @@ class Tx:
     """Notes whose outgoing links this transaction added."""
     entities: set[str] = field(default_factory=set)
     """Entities at the lower end of synonym edges this transaction added."""
+    nodes: dict[str, set[str]] = field(default_factory=dict)
+    """Label -> ids of nodes this transaction created or re-embedded."""
+
+    def touched(self, label: str, ids: Iterable[str]) -> None:
+        self.nodes.setdefault(label, set()).update(ids)
 
     def run(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
         return self.tx.run(cypher, **params).data()
@@ -119,11 +124,15 @@ class Bolt:
             if t.visible or t.destructive:
                 tx.run(f"{STORE_MATCH} SET s.generation = $g" +
                        (", s.destructive_gen = $g" if t.destructive else ""), g=t.gen)
-            if t.visible and (t.passages or t.notes or t.entities):
-                # the change log: where this generation's new edges hang, so a reader can
-                # fetch them by id instead of scanning every relationship
-                tx.run("CREATE (:GMChange {gen: $g, passages: $p, notes: $n, entities: $e})",
-                       g=t.gen, p=sorted(t.passages), n=sorted(t.notes), e=sorted(t.entities))
+            if t.visible:
+                # the change log: which nodes this generation created or re-embedded and
+                # where its new edges hang, so a reader fetches them by id, not by scanning
+                tx.run("CREATE (:GMChange {gen: $g, passages: $p, notes: $n, entities: $e, "
+                       "new_passage: $np, new_entity: $ne, new_fact: $nf, new_note: $nn})",
+                       g=t.gen, p=sorted(t.passages), n=sorted(t.notes), e=sorted(t.entities),
+                       **{k: sorted(t.nodes.get(label, ())) for k, label in (
+                           ("np", "Passage"), ("ne", "Entity"), ("nf", "Fact"),
+                           ("nn", "Note"))})
             return out
 
         for attempt in range(CONFLICT_RETRIES + 1):

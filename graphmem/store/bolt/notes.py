@@ -133,6 +133,7 @@ class BoltNotes(NoteStore):
                              "RETURN 1 AS x", k=key):
                     raise StoreError(f"no embedding given for the new text of note {up.note.id}")
                 write_version(t, up.note, row[0]["v"] + 1, event.id, stamp)
+                t.touched("Note", [up.note.id])
                 t.visible = True
             for i, link in enumerate(links):
                 ends = t.run("UNWIND $ids AS id MATCH (n:Note {id: id}) RETURN n.id AS id",

@@ -63,6 +63,12 @@ _EDGES = (
 )
 
 
+_DELTA_BY_ID = {kind: "UNWIND $ids AS id " + cypher.replace(
+    f"({v}:{label})", f"({v}:{label} {{id: id}})", 1)
+    for (kind, cypher), (v, label) in zip(_DELTA.items(), (("p", "Passage"), ("e", "Entity"),
+                                                          ("f", "Fact"), ("n", "Note")),
+                                          strict=True)}
+"""The same node queries, for the ids the change log names."""
 _IN = "x.gen > $s AND x.gen <= $g"
 _NEW_EDGES = (
     ("relation", "p", "UNWIND $ids AS id MATCH (f:Fact)-[x:FROM]->(:Passage {id: id}) WHERE "
@@ -163,28 +169,33 @@ class BoltStore(Store):
         s = -1 if full else since
         d = Delta(generation=gen, full=full, dim=dim)
 
-        def fetch(cypher: str) -> list[dict]:
-            return tx.run(cypher, s=s, g=gen).data()
+        log = {} if full else self._change_log(tx, s, gen)
 
-        rows = fetch(_DELTA["passage"])
+        def fetch(kind: str) -> list[dict]:
+            if full:
+                return tx.run(_DELTA[kind], s=s, g=gen).data()
+            ids = log.get(f"new_{kind}", [])
+            return tx.run(_DELTA_BY_ID[kind], s=s, g=gen, ids=ids).data() if ids else []
+
+        rows = fetch("passage")
         d.passage_ids = [r["id"] for r in rows]
         d.passage_labels = [r["title"] or cut_words(r["text"] or "", 40) for r in rows]
         d.passage_times = [r["ts"] for r in rows]
         d.passage_vectors = _matrix(rows, dim)
-        rows = fetch(_DELTA["entity"])
+        rows = fetch("entity")
         d.entity_ids, d.entity_names = [r["id"] for r in rows], [r["name"] for r in rows]
         d.entity_vectors = _matrix(rows, dim)
-        rows = fetch(_DELTA["fact"])
+        rows = fetch("fact")
         d.fact_ids = [r["id"] for r in rows]
         d.fact_subjects, d.fact_objects = [r["sub"] for r in rows], [r["obj"] for r in rows]
         d.fact_predicates, d.fact_texts = [r["pred"] for r in rows], [r["text"] for r in rows]
         d.fact_vectors = _matrix(rows, dim)
-        rows = fetch(_DELTA["note"])
+        rows = fetch("note")
         d.note_ids, d.note_vectors = [r["id"] for r in rows], _matrix(rows, dim)
         if full:
-            edges = [(kind, fetch(cypher)) for kind, cypher in _EDGES]
+            edges = [(kind, tx.run(cypher, s=s, g=gen).data()) for kind, cypher in _EDGES]
         else:
-            edges = self._new_edges(tx, s, gen)
+            edges = self._new_edges(tx, s, gen, log)
         for kind, found in edges:
             code = EDGE_KIND_CODES[kind]
             for r in found:
@@ -198,12 +209,24 @@ class BoltStore(Store):
         return d
 
     @staticmethod
-    def _new_edges(tx: Any, s: int, gen: int) -> list[tuple[str, list[dict]]]:
-        """Edges added after generation ``s``, found from the change log by the ids they
-        hang on (no scan of every relationship)."""
+    def _change_log(tx: Any, s: int, gen: int) -> dict[str, list[str]]:
+        """Ids from the change log of generations s+1..gen, by field."""
         logs = tx.run("MATCH (c:GMChange) WHERE c.gen > $s AND c.gen <= $g RETURN "
-                      "c.passages AS p, c.notes AS n, c.entities AS e", s=s, g=gen).data()
-        ids = {k: sorted({x for r in logs for x in (r[k] or [])}) for k in ("p", "n", "e")}
+                      "properties(c) AS c", s=s, g=gen).data()
+        out: dict[str, set[str]] = {}
+        for r in logs:
+            for key, value in r["c"].items():
+                if isinstance(value, list):
+                    out.setdefault(key, set()).update(value)
+        return {k: sorted(v) for k, v in out.items()}
+
+    @staticmethod
+    def _new_edges(tx: Any, s: int, gen: int, log: dict[str, list[str]]
+                   ) -> list[tuple[str, list[dict]]]:
+        """Edges added after generation ``s``, found by the ids they hang on (no scan of
+        every relationship)."""
+        ids = {"p": log.get("passages", []), "n": log.get("notes", []),
+               "e": log.get("entities", [])}
 
         def fetch(cypher: str, key: str) -> list[dict]:
             if not ids[key]:

@@ -70,6 +70,7 @@ def write_batch(t: Tx, batch: WriteBatch) -> BatchResult:
                  rows=prows, gen=gen)
     res.passage_ids = _created(rows)
     res.passages_added = len(res.passage_ids)
+    t.touched("Passage", res.passage_ids)
     t.passages.update(p.id for p in batch.passages)
     t.passages.update(ex.passage_id for ex in batch.extractions)
     t.notes.update(lk.src for lk in batch.links)
@@ -134,6 +135,7 @@ def _extractions(t: Tx, batch: WriteBatch, res: BatchResult, seq, vec_of, times:
                  "RETURN e.id AS id, e.gen = $gen AS created, e.vec IS NULL AS novec",
                  rows=list(erows.values()), gen=t.gen)
     res.entities_added = _created(rows)
+    t.touched("Entity", res.entities_added)
     _fill_vectors(t, "Entity", rows, {k: v["key"] for k, v in erows.items()}, needed)
     rows = t.run("UNWIND $rows AS r MATCH (p:Passage {id: r.p}), (e:Entity {id: r.e}) "
                  "MERGE (p)-[m:MENTIONS]->(e) ON CREATE SET m.gen = $gen "
@@ -144,6 +146,7 @@ def _extractions(t: Tx, batch: WriteBatch, res: BatchResult, seq, vec_of, times:
                  "RETURN f.id AS id, f.gen = $gen AS created, f.vec IS NULL AS novec",
                  rows=list(frows.values()), gen=t.gen)
     new_facts = set(_created(rows))
+    t.touched("Fact", new_facts)
     res.triples_added = len(new_facts)
     _fill_vectors(t, "Fact", rows, {k: v["key"] for k, v in frows.items()}, needed)
     t.run("UNWIND $rows AS r MATCH (s:Entity {id: r.s}), (o:Entity {id: r.o}) "
@@ -175,6 +178,7 @@ def _notes_links_and_rest(t: Tx, batch: WriteBatch, res: BatchResult, seq, vec_o
                  rows=nrows, gen=t.gen)
     created = set(_created(rows))
     changed += len(created)
+    t.touched("Note", created)
     _fill_vectors(t, "Note", rows, {r["id"]: r["key"] for r in nrows}, needed)
     t.run("UNWIND $rows AS r CREATE (v:NoteVersion {note_id: r.id, version: 1, "
           "keywords: r.props.keywords, tags: r.props.tags, context: r.props.context, "
