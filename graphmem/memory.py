@@ -33,7 +33,7 @@ from graphmem.llm.client import LLMClient
 from graphmem.retrieval.filter import FactFilter
 from graphmem.retrieval.reader import Answer, answer_question
 from graphmem.retrieval.recipes import Recipe, get_recipe
-from graphmem.retrieval.retriever import Ranked, Retriever, Walk, single_threaded_blas
+from graphmem.retrieval.retriever import Ranked, Retriever, Scope, Walk, single_threaded_blas
 from graphmem.retrieval.snapcache import SnapshotCache
 from graphmem.retrieval.snapshot import Snapshot, SnapshotManager
 from graphmem.store import Store, open_store
@@ -291,16 +291,21 @@ class Memory:
 
     # --- retrieval ----------------------------------------------------------------
     def search(self, query: str, k: int = 5, recipe: str | Recipe | None = None,
-               explain: bool = True) -> list[Hit]:
+               explain: bool = True, namespace: str = "",
+               filters: dict[str, Any] | None = None) -> list[Hit]:
         """The ``k`` passages most relevant to ``query``, best first, each with why.
 
         ``recipe`` picks the method (``hybrid``, ``hipporag2``, ``dense`` or a
         :class:`~graphmem.retrieval.recipes.Recipe`); default from the config.
+        ``namespace`` limits the search to one namespace's memories (``"*"``: all of
+        them); ``filters`` to some of them: ``{"tags": [...], "doc_id": ..., "source":
+        ..., "metadata": {key: value}}`` (all given conditions must hold).
         """
-        return self.search_many([query], k, recipe, explain)[0]
+        return self.search_many([query], k, recipe, explain, namespace, filters)[0]
 
     def search_many(self, queries: list[str], k: int = 5, recipe: str | Recipe | None = None,
-                    explain: bool = True) -> list[list[Hit]]:
+                    explain: bool = True, namespace: str = "",
+                    filters: dict[str, Any] | None = None) -> list[list[Hit]]:
         """Search several queries at once: one embedding call and one batched walk."""
         queries = list(queries)
         for q in queries:
@@ -309,19 +314,28 @@ class Memory:
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}")
         ranked = self.retriever.search_many(queries, k, self._recipe(recipe), explain,
-                                            damping=self.config.damping)
+                                            damping=self.config.damping,
+                                            scope=self._scope(namespace, filters))
         return [self._hits(r) for r in ranked]
 
     def walk(self, query: str, k: int = 5, recipe: str | Recipe | None = None) -> Walk:
         """A query's whole walk: PPR mass on every node, seeds and ranking (for exploring)."""
         return self.retriever.walk(query, k, self._recipe(recipe), damping=self.config.damping)
 
+    def _scope(self, namespace: str | None, filters: dict[str, Any] | None) -> Scope:
+        from graphmem.retrieval.scope import passages_matching
+
+        ns = None if namespace == "*" else (namespace or "")
+        ids = passages_matching(self.store, filters, ns) if filters else None
+        return Scope(ns, frozenset(ids) if ids is not None else None)
+
     def _recipe(self, recipe: str | Recipe | None) -> Recipe:
         """The recipe asked for (or the configured one), with the configured fact count."""
         return get_recipe(recipe or self.config.retrieval).with_(top_facts=self.config.top_facts)
 
     def ask(self, question: str, k: int = 5, multi_hop: bool = False,
-            max_steps: int = 3, recipe: str | Recipe | None = None) -> Answer:
+            max_steps: int = 3, recipe: str | Recipe | None = None, namespace: str = "",
+            filters: dict[str, Any] | None = None) -> Answer:
         """Answer from the memory: the answer, the passages it cites, and the trace.
 
         With ``multi_hop`` the model reasons step by step, retrieving again after each
@@ -330,8 +344,9 @@ class Memory:
         """
         if not isinstance(question, str) or not question.strip():
             raise InputError("a question needs some text")
-        return answer_question(question, lambda q, n: self.search(q, n, recipe), self.llm, k,
-                               multi_hop, max_steps)
+        return answer_question(question, lambda q, n: self.search(
+            q, n, recipe, namespace=namespace, filters=filters), self.llm, k, multi_hop,
+            max_steps)
 
     def _hits(self, ranked: list[Ranked]) -> list[Hit]:
         passages, docs = self.store.graph.passages_and_documents(r.passage_id for r in ranked)

@@ -417,3 +417,13 @@ class KVContract:
         log = store.kv.ingest_log()
         assert [r["source"] for r in log] == ["c.txt", "b.txt", "a.bin"]
         assert log[0]["status"] == "repaired" and len(store.kv.ingest_log(limit=1)) == 1
+
+
+class NoteTagsContract:
+    def test_notes_with_tags(self, store):
+        write_two(store)
+        p1, p2 = store.graph.passage_ids()
+        rewrite_note(store, p2, "ev-tags", by=p1, tags=["Inventor", "engine"])
+        assert store.notes.with_tags(["inventor"]) == [p2]
+        assert set(store.notes.with_tags(["engine", "nothing"])) == {p2}
+        assert store.notes.with_tags(["eng"]) == [] and store.notes.with_tags([]) == []

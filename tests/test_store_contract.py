@@ -11,6 +11,7 @@ from store_contract import (
     GraphContract,
     KVContract,
     NoteContract,
+    NoteTagsContract,
     StoreContract,
     VectorContract,
 )
@@ -25,6 +26,10 @@ class TestVectors(VectorContract):
 
 
 class TestNotes(NoteContract):
+    pass
+
+
+class TestNoteTags(NoteTagsContract):
     pass
 
 

@@ -40,7 +40,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout ins
 RecipeOpt = Annotated[str | None, typer.Option(
     "--recipe", help="Retrieval recipe: hybrid | hipporag2 | dense (default from config).")]
 NamespaceOpt = Annotated[str, typer.Option(
-    "--namespace", "-n", help="Whose memory (e.g. user:ana); default the shared namespace.")]
+    "--namespace", "-n", help="Whose memory (e.g. user:ana); default the shared namespace; "
+                              "'*' searches every namespace.")]
 
 MAX_MODEL_TEXT = 4000
 """Model-written text longer than this is cut when printed (with a note)."""

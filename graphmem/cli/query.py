@@ -9,6 +9,7 @@ import typer
 from graphmem.cli import app
 from graphmem.cli.common import (
     JsonFlag,
+    NamespaceOpt,
     RecipeOpt,
     StoreOpt,
     console,
@@ -20,6 +21,23 @@ from graphmem.cli.common import (
     text,
 )
 from graphmem.text import cut_words
+
+TagOpt = Annotated[list[str] | None, typer.Option(
+    "--tag", help="Only notes with this tag (repeatable: any of them).")]
+DocOpt = Annotated[str | None, typer.Option("--doc", help="Only this document's passages.")]
+SourceOpt = Annotated[str | None, typer.Option(
+    "--source", help="Only documents whose source (path) contains this.")]
+
+
+def filters_of(tag: list[str] | None, doc: str | None, source: str | None) -> dict | None:
+    f: dict[str, Any] = {}
+    if tag:
+        f["tags"] = tag
+    if doc:
+        f["doc_id"] = doc
+    if source:
+        f["source"] = source
+    return f or None
 
 
 def hit_dict(h: Any) -> dict:
@@ -40,11 +58,16 @@ def search(
     k: Annotated[int, typer.Option("-k", help="How many passages.")] = 5,
     store: StoreOpt = None,
     recipe: RecipeOpt = None,
+    namespace: NamespaceOpt = "",
+    tag: TagOpt = None,
+    doc: DocOpt = None,
+    source: SourceOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Retrieve the passages most relevant to a query, with why each was found."""
     mem = open_memory(store)
-    hits = mem.search(query, k=k, recipe=recipe)
+    hits = mem.search(query, k=k, recipe=recipe, namespace=namespace,
+                      filters=filters_of(tag, doc, source))
     if as_json:
         emit_json([hit_dict(h) for h in hits])
         return
@@ -83,11 +106,16 @@ def ask(
     steps: Annotated[int, typer.Option(help="Most reasoning steps with --multi-hop.")] = 3,
     store: StoreOpt = None,
     recipe: RecipeOpt = None,
+    namespace: NamespaceOpt = "",
+    tag: TagOpt = None,
+    doc: DocOpt = None,
+    source: SourceOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Answer a question from the memory, citing the passages used."""
     mem = open_memory(store)
-    ans = mem.ask(question, k=k, multi_hop=multi_hop, max_steps=steps, recipe=recipe)
+    ans = mem.ask(question, k=k, multi_hop=multi_hop, max_steps=steps, recipe=recipe,
+                  namespace=namespace, filters=filters_of(tag, doc, source))
     if as_json:
         emit_json(answer_dict(ans))
         return

@@ -76,6 +76,9 @@ class Evolver:
             return []
         pmat, nmat = snap.passages.matrix, snap.notes.matrix
         score = 0.5 * (pmat @ pmat[me]).astype(np.float64) + 0.5 * (nmat @ nmat[me])
+        same = snap.namespace_mask(snap.passages.column("namespaces")[me])
+        if same is not None:  # a memory evolves only with memories of its own namespace
+            score[~same] = -np.inf
         for other, bonus in self._shared_entities(note_id).items():
             r = snap.passages.row(other)
             if r is not None:

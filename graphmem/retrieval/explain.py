@@ -18,7 +18,7 @@ from numba import njit
 
 @njit(cache=True)
 def _dijkstra(indptr, indices, weights, strength, seeds, seed_cost, targets, max_hops,
-              max_pops):  # pragma: no cover - jit
+              max_pops, blocked):  # pragma: no cover - jit
     n = indptr.shape[0] - 1
     dist = np.full(n, np.inf)
     hops = np.zeros(n, dtype=np.int64)
@@ -49,7 +49,7 @@ def _dijkstra(indptr, indices, weights, strength, seeds, seed_cost, targets, max
         for k in range(indptr[u], indptr[u + 1]):
             v = np.int64(indices[k])
             w = weights[k]
-            if w <= 0 or done[v]:
+            if w <= 0 or done[v] or blocked[v]:
                 continue
             nd = d - np.log(w / strength[u])
             if nd < dist[v]:
@@ -62,8 +62,10 @@ def _dijkstra(indptr, indices, weights, strength, seeds, seed_cost, targets, max
 
 def strongest_paths(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray,
                     strength: np.ndarray, seeds: dict[int, float], targets: list[int],
-                    max_hops: int = 6, max_pops: int = 50_000) -> dict[int, list[int]]:
-    """For each target node, the most probable path (node numbers) from a seed to it.
+                    max_hops: int = 6, max_pops: int = 50_000,
+                    blocked: np.ndarray | None = None) -> dict[int, list[int]]:
+    """For each target node, the most probable path (node numbers) from a seed to it,
+    never through a ``blocked`` node (passages outside a search's scope).
 
     Targets not reached within ``max_hops`` edges are absent from the result.
     """
@@ -72,8 +74,11 @@ def strongest_paths(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray
     nodes = np.array(list(seeds), dtype=np.int64)
     mass = np.array([seeds[s] for s in seeds], dtype=np.float64)
     cost = -np.log(np.maximum(mass / mass.sum(), 1e-300))
+    if blocked is None:
+        blocked = np.zeros(indptr.shape[0] - 1, dtype=np.bool_)
     dist, prev = _dijkstra(indptr, indices, weights, strength, nodes, cost,
-                           np.array(targets, dtype=np.int64), max_hops, max_pops)
+                           np.array(targets, dtype=np.int64), max_hops, max_pops,
+                           np.ascontiguousarray(blocked, dtype=np.bool_))
     out: dict[int, list[int]] = {}
     for t in targets:
         if not np.isfinite(dist[t]):

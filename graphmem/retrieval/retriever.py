@@ -46,6 +46,26 @@ class Ranked:
 
 
 @dataclass
+class Scope:
+    """Which passages a search may return: one namespace (None: every namespace), and/or
+    an explicit set of passage IDs (from filters on tags, documents, sources, metadata)."""
+
+    namespace: str | None = ""
+    passage_ids: frozenset[str] | None = None
+
+    def mask(self, snap: Snapshot) -> np.ndarray | None:
+        mask = None if self.namespace is None else snap.namespace_mask(self.namespace)
+        if self.passage_ids is not None:
+            ids = np.zeros(len(snap.passages), dtype=bool)
+            for pid in self.passage_ids:
+                r = snap.passages.row(pid)
+                if r is not None:
+                    ids[r] = True
+            mask = ids if mask is None else (mask & ids)
+        return mask  # None: no restriction
+
+
+@dataclass
 class _Seeds:
     entities: dict[int, float]
     facts: list[tuple[str, float]]
@@ -78,6 +98,17 @@ def single_threaded_blas() -> Any:
     return _blas_controller().limit(limits=1, user_api="blas")
 
 
+def _entities_seen_by(g: GraphIndex, allowed: np.ndarray) -> np.ndarray:
+    """Node mask: entities adjacent to at least one allowed passage (passages: False)."""
+    rows = np.repeat(np.arange(g.n_nodes), np.diff(g.indptr))
+    cols = g.indices
+    hit = (rows >= g.n_passages) & (cols < g.n_passages)
+    hit[hit] = allowed[cols[hit]]
+    out = np.zeros(g.n_nodes, dtype=bool)
+    out[rows[hit]] = True
+    return out
+
+
 def _minmax(x: np.ndarray) -> np.ndarray:
     lo, hi = float(x.min()), float(x.max())
     return (x - lo) / (hi - lo) if hi > lo else np.ones_like(x)
@@ -107,11 +138,14 @@ class Retriever:
 
     # --- the search ---------------------------------------------------------------
     def search_many(self, queries: list[str], k: int, recipe: Recipe,
-                    explain: bool = True, damping: float | None = None) -> list[list[Ranked]]:
-        """Rank passages for each query (see the module docstring for the steps)."""
+                    explain: bool = True, damping: float | None = None,
+                    scope: Scope | None = None) -> list[list[Ranked]]:
+        """Rank passages for each query (see the module docstring for the steps); with a
+        ``scope``, only the passages it allows are ranked, restart the walk or appear on
+        an explanation's path."""
         with single_threaded_blas():
             return self._search_many(self.snapshots.current(), queries, k, recipe, explain,
-                                     damping)
+                                     damping, scope=scope)
 
     def walk(self, query: str, k: int, recipe: Recipe, damping: float | None = None) -> Walk:
         """One query's whole walk: PPR mass on every node, its seeds, its ranking."""
@@ -126,18 +160,21 @@ class Retriever:
 
     def _search_many(self, snap: Snapshot, queries: list[str], k: int, recipe: Recipe,
                      explain: bool, damping: float | None,
-                     kept: list[tuple[np.ndarray | None, _Seeds]] | None = None
-                     ) -> list[list[Ranked]]:
+                     kept: list[tuple[np.ndarray | None, _Seeds]] | None = None,
+                     scope: Scope | None = None) -> list[list[Ranked]]:
         pids, pmat = snap.passages.ids, snap.passages.matrix
         if not queries:
             return []
-        if not pids:
+        allowed = scope.mask(snap) if scope is not None else None
+        if not pids or (allowed is not None and not allowed.any()):
             return [[] for _ in queries]
         qv = self.embedder.embed_queries(list(queries))
         dense = dense_scores(qv, pmat)
         if recipe.note_weight > 0:
             dense = (1.0 - recipe.note_weight) * dense + recipe.note_weight * dense_scores(
                 qv, snap.notes.matrix)
+        if allowed is not None:
+            dense = np.where(allowed[None, :], dense, np.float32(-np.inf))
         if not recipe.use_graph:
             return [self._dense_ranking(pids, row, k, "dense") for row in dense]
         g = snap.graph(self.snapshots._count_build)
@@ -146,8 +183,12 @@ class Retriever:
         fuzzy = list(dict.fromkeys(s for ss in spans for s in ss if s not in g.entity_nodes))
         span_vec = dict(zip(fuzzy, self.embedder.embed_queries(fuzzy), strict=True)) \
             if fuzzy else {}
-        seeds = [self._seeds(snap, g, q, qv[i], spans[i], span_vec, recipe)
+        seeds = [self._seeds(snap, g, q, qv[i], spans[i], span_vec, recipe, allowed)
                  for i, q in enumerate(queries)]
+        if allowed is not None:  # seed only entities that passages in scope mention
+            visible = _entities_seen_by(g, allowed)
+            for s in seeds:
+                s.entities = {n: w for n, w in s.entities.items() if visible[n]}
         walk = [i for i, s in enumerate(seeds) if s.entities]
         if kept is not None and not walk:
             kept.extend((None, s) for s in seeds)
@@ -166,12 +207,18 @@ class Retriever:
         if kept is not None:
             kept.extend((scores[:, walk.index(i)] if i in walk else None, s)
                         for i, s in enumerate(seeds))
+        blocked = None
+        if allowed is not None:
+            blocked = np.zeros(g.n_nodes, dtype=bool)
+            blocked[:g.n_passages] = ~allowed
         for col, i in enumerate(walk):
-            mass = scores[:g.n_passages, col]
-            order = top_k(mass, k)
+            mass = scores[:g.n_passages, col].copy()
+            if allowed is not None:
+                mass[~allowed] = -1.0
+            order = [j for j in top_k(mass, k) if mass[j] >= 0]
             own = (1.0 - d) * resets[:g.n_passages, col] / max(resets[:, col].sum(), 1e-300)
             paths = (strongest_paths(g.indptr, g.indices, g.weights, g.strength,
-                                     seeds[i].entities, [int(j) for j in order])
+                                     seeds[i].entities, [int(j) for j in order], blocked=blocked)
                      if explain else {})
             out[i] = [Ranked(pids[j], float(mass[j]), float(dense[i, j]),
                              self._why(g, seeds[i], paths.get(int(j), []),
@@ -182,11 +229,12 @@ class Retriever:
     def _dense_ranking(self, pids: list[str], row: np.ndarray, k: int,
                        method: str) -> list[Ranked]:
         return [Ranked(pids[j], float(row[j]), float(row[j]), Explanation(method=method))
-                for j in top_k(row, k)]
+                for j in top_k(row, k) if np.isfinite(row[j])]
 
     # --- seeds and restart vector ---------------------------------------------------
     def _seeds(self, snap: Snapshot, g: GraphIndex, query: str, qvec: np.ndarray,
-               spans: list[str], span_vec: dict[str, np.ndarray], recipe: Recipe) -> _Seeds:
+               spans: list[str], span_vec: dict[str, np.ndarray], recipe: Recipe,
+               allowed: np.ndarray | None = None) -> _Seeds:
         ents: dict[int, float] = {}
         df = g.entity_doc_freq
         if recipe.link_query_entities:
@@ -209,13 +257,14 @@ class Retriever:
                     ents[node] = 1.0 / df[node - g.n_passages]
         facts: list[tuple[str, float]] = []
         if recipe.facts == "always" or (recipe.facts == "fallback" and not ents):
-            fact_ents, facts = self._fact_seeds(snap, g, query, qvec, recipe)
+            fact_ents, facts = self._fact_seeds(snap, g, query, qvec, recipe, allowed)
             for node, w in fact_ents.items():
                 ents[node] = ents.get(node, 0.0) + w
         return _Seeds(ents, facts)
 
     def _fact_seeds(self, snap: Snapshot, g: GraphIndex, query: str, qvec: np.ndarray,
-                    recipe: Recipe) -> tuple[dict[int, float], list[tuple[str, float]]]:
+                    recipe: Recipe, allowed: np.ndarray | None = None
+                    ) -> tuple[dict[int, float], list[tuple[str, float]]]:
         """HippoRAG 2 fact seeding: top facts' entities, weighted by score / doc freq.
 
         With a fact filter (an LLM), only the facts it keeps seed the walk.
@@ -225,7 +274,15 @@ class Retriever:
             return {}, []
         raw = fmat @ qvec
         norm = _minmax(raw)
-        top = top_k(raw, recipe.top_facts)
+        if allowed is None:
+            top = top_k(raw, recipe.top_facts)
+        else:  # only facts some passage in scope states (their text is shown as "why")
+            cand = top_k(raw, recipe.top_facts * 8)
+            sources = self.snapshots.store.graph.fact_passages(g.fact_ids[int(f)] for f in cand)
+            ok = [f for f in cand if any(
+                (r := snap.passages.row(p)) is not None and allowed[r]
+                for p in sources.get(g.fact_ids[int(f)], []))]
+            top = np.array(ok[:recipe.top_facts], dtype=np.int64)
         if self.fact_filter is not None:
             sources = self.snapshots.store.graph.fact_passages(g.fact_ids[int(f)] for f in top)
             refs = [p for ps in sources.values() for p in ps]  # forgotten with their passages
@@ -250,11 +307,16 @@ class Retriever:
         share = recipe.entity_share
         for node, w in seeds.entities.items():
             r[node] = (share * w / ent_total) if share is not None else w
+        row = dense_row.astype(np.float64)
+        finite = np.isfinite(row)
         if recipe.passage_prior == "softmax":
-            prior = _softmax(dense_row.astype(np.float64), recipe.temperature)
+            prior = np.zeros_like(row)
+            prior[finite] = _softmax(row[finite], recipe.temperature)
             r[:g.n_passages] += (1.0 - (share or 0.0)) * prior
         else:
-            r[:g.n_passages] += recipe.passage_weight * _minmax(dense_row.astype(np.float64))
+            prior = np.zeros_like(row)
+            prior[finite] = _minmax(row[finite])
+            r[:g.n_passages] += recipe.passage_weight * prior
         return r
 
     @staticmethod

@@ -28,7 +28,7 @@ from graphmem.retrieval.snapshot import Edges, Rows, Snapshot
 
 log = logging.getLogger(__name__)
 
-FORMAT = 2
+FORMAT = 3
 _ARRAYS = ("passages", "entities", "facts", "notes")
 
 
@@ -74,6 +74,7 @@ class SnapshotCache:
             strings = {"passage_ids": snap.passages.ids,
                        "labels": snap.passages.column("labels"),
                        "times": snap.passages.column("times"),
+                       "namespaces": snap.passages.column("namespaces"),
                        "entity_ids": snap.entities.ids, "names": snap.entities.column("names"),
                        "fact_ids": snap.facts.ids,
                        **{c: snap.facts.column(c)
@@ -150,7 +151,8 @@ class SnapshotCache:
             return np.load(path / f"{name}.npy", mmap_mode="r", allow_pickle=False)
 
         passages = Rows(strings["passage_ids"], arr("passages"),
-                        extra={"labels": strings["labels"], "times": strings["times"]})
+                        extra={"labels": strings["labels"], "times": strings["times"],
+                               "namespaces": strings["namespaces"]})
         entities = Rows(strings["entity_ids"], arr("entities"), extra={"names": strings["names"]})
         facts = Rows(strings["fact_ids"], arr("facts"),
                      extra={c: strings[c] for c in ("subjects", "objects", "predicates",

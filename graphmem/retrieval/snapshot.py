@@ -180,10 +180,21 @@ class Snapshot:
 
     @classmethod
     def empty(cls, store_uuid: str, dim: int) -> Snapshot:
-        return cls(store_uuid, -1, dim, Rows.empty(dim, ("labels", "times")),
+        return cls(store_uuid, -1, dim, Rows.empty(dim, ("labels", "times", "namespaces")),
                    Rows.empty(dim, ("names",)),
                    Rows.empty(dim, ("subjects", "objects", "predicates", "texts")),
                    Rows.empty(dim), Edges.empty())
+
+    def namespace_mask(self, namespace: str) -> np.ndarray | None:
+        """Which passage rows belong to ``namespace`` (computed once per namespace); None
+        when all of them do (then a search needs no mask at all)."""
+        masks = self.__dict__.setdefault("_masks", {})
+        if namespace not in masks:
+            col = self.passages.column("namespaces")
+            mask = (np.array(col, dtype=object) == namespace) if col \
+                else np.zeros(0, dtype=bool)
+            masks[namespace] = None if mask.all() else mask  # None: every passage
+        return masks[namespace]
 
     def graph(self, on_build: Callable[[], None] | None = None):  # -> GraphIndex
         """The CSR graph of this snapshot (built once, on first use, by one thread)."""
@@ -202,7 +213,8 @@ class Snapshot:
         dim = self.dim or delta.dim
         passages = self.passages.extended(delta.passage_ids, delta.matrix("passage"),
                                           labels=delta.passage_labels,
-                                          times=delta.passage_times)
+                                          times=delta.passage_times,
+                                          namespaces=delta.passage_namespaces)
         entities = self.entities.extended(delta.entity_ids, delta.matrix("entity"),
                                           names=delta.entity_names)
         facts = self.facts.extended(delta.fact_ids, delta.matrix("fact"),

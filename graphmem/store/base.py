@@ -158,6 +158,10 @@ class NoteStore(ABC):
     def history(self, note_id: str) -> list[NoteVersion]: ...
 
     @abstractmethod
+    def with_tags(self, tags: Iterable[str]) -> list[str]:
+        """Notes carrying any of ``tags`` now (for search filters)."""
+
+    @abstractmethod
     def events(self, note_id: str | None = None, limit: int | None = None
                ) -> list[EvolutionEvent]: ...
 

@@ -23,7 +23,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "vectors": ("key", "vec"),
     "documents": ("id", "title", "source", "n_passages", "complete", "metadata", "timestamp",
                   "created_at", "namespace", "source_key"),
-    "passages": ("id", "title", "text", "vec_key", "timestamp", "created_at"),
+    "passages": ("id", "title", "text", "vec_key", "timestamp", "created_at", "namespace"),
     "doc_passages": ("doc_id", "idx", "passage_id"),
     "entities": ("id", "name", "type", "vec_key"),
     "mentions": ("passage_id", "entity_id"),

@@ -130,6 +130,7 @@ class Delta:
     passage_labels: list[str] = field(default_factory=list)
     passage_vectors: np.ndarray | None = None
     passage_times: list[str | None] = field(default_factory=list)
+    passage_namespaces: list[str] = field(default_factory=list)
     entity_ids: list[str] = field(default_factory=list)
     entity_names: list[str] = field(default_factory=list)
     entity_vectors: np.ndarray | None = None

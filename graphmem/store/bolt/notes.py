@@ -78,6 +78,14 @@ class BoltNotes(NoteStore):
                               links=[x for x in r["links"] if x], version=int(r["ver"]),
                               metadata=json.loads(r["meta"] or "{}")) for r in rows}
 
+    def with_tags(self, tags: Iterable[str]) -> list[str]:
+        wanted = [t.strip().lower() for t in tags if t.strip()]
+        if not wanted:
+            return []
+        rows = self.db.q("MATCH (n:Note) WHERE any(t IN $tags WHERE toLower(n.tags) CONTAINS t) "
+                         "RETURN n.id AS id, n.tags AS tags", tags=[json.dumps(t) for t in wanted])
+        return [r["id"] for r in rows if set(wanted) & {x.lower() for x in json.loads(r["tags"])}]
+
     def history(self, note_id: str) -> list[NoteVersion]:
         rows = self.db.q("MATCH (v:NoteVersion {note_id: $id}) RETURN properties(v) AS v "
                          "ORDER BY v.version", id=note_id)

@@ -40,7 +40,8 @@ log = logging.getLogger(__name__)
 
 _DELTA = {
     "passage": "MATCH (p:Passage) WHERE p.gen > $s AND p.gen <= $g RETURN p.id AS id, "
-               "p.title AS title, p.text AS text, p.vec AS vec, p.timestamp AS ts "
+               "p.title AS title, p.text AS text, p.vec AS vec, p.timestamp AS ts, "
+               "p.namespace AS ns "
                "ORDER BY p.seq",
     "entity": "MATCH (e:Entity) WHERE e.gen > $s AND e.gen <= $g RETURN e.id AS id, "
               "e.name AS name, e.vec AS vec ORDER BY e.seq",
@@ -181,6 +182,7 @@ class BoltStore(Store):
         d.passage_ids = [r["id"] for r in rows]
         d.passage_labels = [r["title"] or cut_words(r["text"] or "", 40) for r in rows]
         d.passage_times = [r["ts"] for r in rows]
+        d.passage_namespaces = [r["ns"] or "" for r in rows]
         d.passage_vectors = _matrix(rows, dim)
         rows = fetch("entity")
         d.entity_ids, d.entity_names = [r["id"] for r in rows], [r["name"] for r in rows]

@@ -73,14 +73,14 @@ class SQLiteGraph(GraphStore):
     def get_passages(self, ids: Iterable[str]) -> dict[str, Passage]:
         ids = list(ids)
         rows = self.db.q_in(
-            "SELECT p.id, p.title, p.text, p.timestamp, d.idx, d.doc_id FROM passages p "
-            "LEFT JOIN doc_passages d ON d.passage_id = p.id WHERE p.id IN ({}) "
+            "SELECT p.id, p.title, p.text, p.timestamp, d.idx, d.doc_id, p.namespace "
+            "FROM passages p LEFT JOIN doc_passages d ON d.passage_id = p.id WHERE p.id IN ({}) "
             "ORDER BY d.rowid", ids)
         out: dict[str, Passage] = {}
-        for pid, title, text, ts, idx, doc in rows:
+        for pid, title, text, ts, idx, doc, ns in rows:
             if pid not in out:
                 out[pid] = Passage(title=title, text=text, doc_id=doc or "", index=idx or 0,
-                                   timestamp=ts)
+                                   timestamp=ts, namespace=ns or "")
         return out
 
     def passage_documents(self, ids: Iterable[str]) -> dict[str, list[str]]:

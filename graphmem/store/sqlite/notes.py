@@ -85,6 +85,14 @@ class SQLiteNotes(NoteStore):
                            links=links.get(r[0], []), version=r[7], metadata=json.loads(r[8]))
                 for r in rows}
 
+    def with_tags(self, tags: Iterable[str]) -> list[str]:
+        wanted = [t.strip().lower() for t in tags if t.strip()]
+        if not wanted:
+            return []
+        return [r[0] for r in self.db.q_in(
+            "SELECT DISTINCT n.id FROM notes n, json_each(n.tags) t WHERE lower(t.value) IN "
+            "({})", wanted)]
+
     def history(self, note_id: str) -> list[NoteVersion]:
         rows = self.db.q("SELECT note_id, version, keywords, tags, context, event_id, created_at "
                          "FROM note_versions WHERE note_id=? ORDER BY version", (note_id,))

@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS documents(
     namespace TEXT NOT NULL DEFAULT '', source_key TEXT, gen INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS passages(
     id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, vec_key TEXT NOT NULL,
-    timestamp TEXT, created_at TEXT NOT NULL, gen INTEGER NOT NULL DEFAULT 0);
+    timestamp TEXT, created_at TEXT NOT NULL, gen INTEGER NOT NULL DEFAULT 0,
+    namespace TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS doc_passages(
     doc_id TEXT NOT NULL, idx INTEGER NOT NULL, passage_id TEXT NOT NULL,
     PRIMARY KEY(doc_id, idx));
@@ -317,6 +318,7 @@ def _upgrade_v1(conn: sqlite3.Connection) -> None:
     """v1 -> v2: generation columns, namespaces, source keys, validity, the new tables."""
     adds = {t: ["gen INTEGER NOT NULL DEFAULT 0"] for t in _V1_GEN_TABLES}
     adds["documents"] += ["namespace TEXT NOT NULL DEFAULT ''", "source_key TEXT"]
+    adds["passages"] += ["namespace TEXT NOT NULL DEFAULT ''"]
     adds["triples"] += ["valid_from TEXT", "valid_to TEXT", "superseded_by TEXT"]
     adds["events"] = ["kind TEXT NOT NULL DEFAULT 'evolution'"]
     adds["llm_usage"] = ["rejected INTEGER NOT NULL DEFAULT 0"]

@@ -226,9 +226,9 @@ class SQLiteStore(Store):
             c.execute("INSERT OR IGNORE INTO doc_passages(doc_id, idx, passage_id) VALUES(?,?,?)",
                       (p.doc_id, p.index, p.id))
             cur = c.execute("INSERT OR IGNORE INTO passages(id, title, text, vec_key, timestamp, "
-                            "created_at, gen) VALUES(?,?,?,?,?,?,?)",
+                            "created_at, gen, namespace) VALUES(?,?,?,?,?,?,?,?)",
                             (p.id, p.title, p.text, text_hash(p.embed_text), p.timestamp, stamp,
-                             gen))
+                             gen, p.namespace))
             if cur.rowcount:
                 res.passages_added += 1
                 res.passage_ids.append(p.id)
@@ -335,13 +335,15 @@ class SQLiteStore(Store):
             s = -1 if full else since
             dim = int(_meta(c, "embedding_dim") or 0)
             d = Delta(generation=gen, full=full, dim=dim)
-            rows = c.execute("SELECT p.id, p.title, p.text, v.vec, p.timestamp FROM passages p "
+            rows = c.execute("SELECT p.id, p.title, p.text, v.vec, p.timestamp, p.namespace "
+                             "FROM passages p "
                              "JOIN vectors v ON v.key = p.vec_key WHERE p.gen > ? "
                              "ORDER BY p.rowid", (s,)).fetchall()
             d.passage_ids = [r[0] for r in rows]
             d.passage_labels = [r[1] or cut_words(r[2], 40) for r in rows]
             d.passage_vectors = blobs_to_matrix([r[3] for r in rows], dim)
             d.passage_times = [r[4] for r in rows]
+            d.passage_namespaces = [r[5] for r in rows]
             rows = c.execute("SELECT e.id, e.name, v.vec FROM entities e JOIN vectors v "
                              "ON v.key = e.vec_key WHERE e.gen > ? ORDER BY e.rowid",
                              (s,)).fetchall()
