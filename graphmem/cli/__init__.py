@@ -33,7 +33,7 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v",
 
 
 def _register() -> None:
-    from graphmem.cli import admin, data, evals, inspect, query  # noqa: F401
+    from graphmem.cli import admin, data, evals, inspect, query, serve  # noqa: F401
 
 
 _register()

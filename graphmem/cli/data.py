@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from graphmem import jsonable
 from graphmem.cli import app
 from graphmem.cli.common import (
     JsonFlag,
@@ -111,7 +112,7 @@ def add(
     mem = open_memory(store, create=True)
     added = mem.add(memory_text, timestamp=timestamp, namespace=namespace)
     if as_json:
-        emit_json(_added_dict(added))
+        emit_json(jsonable.added(added))
         return
     for note in added.notes:
         console.print(text("note ") + text(note.id, "cyan") + text(
@@ -140,21 +141,6 @@ def _print_outcome(out) -> None:  # type: ignore[no-untyped-def]
         best = max(s for _, s in out.neighbors)
         console.print(text(f"evolution ({out.policy}): nothing linked or rewritten (closest "
                            f"note similarity {best:.2f})", "dim"))
-
-
-def _added_dict(added) -> dict:  # type: ignore[no-untyped-def]
-    return {"doc_id": added.doc_id,
-            "notes": [dataclasses.asdict(n) for n in added.notes],
-            "evolution": [{"note_id": o.note_id, "policy": o.policy,
-                           "neighbors": [{"note_id": n, "score": s} for n, s in o.neighbors],
-                           "event_id": o.event.id if o.event else None,
-                           "linked": o.event.decision["links"] if o.event else [],
-                           "rewrote": o.event.decision["rewrote"] if o.event else [],
-                           "rejected": (o.event.decision.get("rejected", []) if o.event
-                                        else ([o.rejected] if o.rejected else [])),
-                           "guarded": o.guarded}
-                          for o in added.evolution],
-            "skipped": added.skipped}
 
 
 @app.command()

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from graphmem import jsonable
 from graphmem.cli import app
 from graphmem.cli.common import (
     JsonFlag,
@@ -40,17 +41,6 @@ def filters_of(tag: list[str] | None, doc: str | None, source: str | None) -> di
     return f or None
 
 
-def hit_dict(h: Any) -> dict:
-    """One search hit in the stable JSON shape (CLI, REST and MCP share it)."""
-    return {"rank": h.rank, "passage_id": h.passage_id, "title": h.title, "text": h.text,
-            "score": h.score, "dense_score": h.dense_score, "doc_ids": h.doc_ids,
-            "why": {"method": h.why.method,
-                    "seed_facts": [{"fact": f, "score": s} for f, s in h.why.seed_facts],
-                    "seed_entities": [{"entity": e, "weight": s}
-                                      for e, s in h.why.seed_entities],
-                    "path": h.why.path}}
-
-
 @app.command()
 @fail_cleanly
 def search(
@@ -69,7 +59,7 @@ def search(
     hits = mem.search(query, k=k, recipe=recipe, namespace=namespace,
                       filters=filters_of(tag, doc, source))
     if as_json:
-        emit_json([hit_dict(h) for h in hits])
+        emit_json([jsonable.hit(h) for h in hits])
         return
     if not hits:
         console.print("[yellow]The memory is empty: index something first.[/yellow]")
@@ -86,14 +76,6 @@ def search(
                 f"{e} ({s:.2f})" for e, s in h.why.seed_entities[:5])))
         if h.why.path:
             console.print(text("path: ", "cyan") + text(" -> ".join(h.why.path)))
-
-
-def answer_dict(ans: Any) -> dict:
-    return {"question": ans.question, "answer": ans.answer, "message": ans.message,
-            "reasoning": ans.reasoning, "llm_used": ans.llm_used, "trace": ans.trace,
-            "cited": [hit_dict(h) for h in ans.cited],
-            "evidence": [hit_dict(h) for h in ans.evidence],
-            "rejected": getattr(ans, "rejected", [])}
 
 
 @app.command()
@@ -117,7 +99,7 @@ def ask(
     ans = mem.ask(question, k=k, multi_hop=multi_hop, max_steps=steps, recipe=recipe,
                   namespace=namespace, filters=filters_of(tag, doc, source))
     if as_json:
-        emit_json(answer_dict(ans))
+        emit_json(jsonable.answer(ans))
         return
     if ans.answer:
         print_plain(model_text(ans.answer), "bold green")
