@@ -80,6 +80,8 @@ class Config:
     max_document_bytes: int = _f(64 * 1024 * 1024, "Larger inputs are skipped and reported.")
     index_batch_size: int = _f(64, "Passages written per transaction: the unit lost (and "
                                "redone) on a crash.")
+    index_pipeline: bool = _f(True, "Extract the next batch while the current one is "
+                              "embedded and written (keeps both cores busy).")
 
     # --- extraction -----------------------------------------------------------
     extractor: ExtractorName = _f("auto", "auto (the LLM when one is configured, else "

@@ -241,6 +241,8 @@ class IndexReport:
     problems: list[IngestProblem] = field(default_factory=list)
     seconds: float = 0.0
     seconds_to_first_commit: float | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    """Where the time went: read+chunk, extract, embed, synonyms, write."""
     new_passage_ids: list[str] = field(default_factory=list)
     """Passages this run added (in order): what evolution looks at next."""
 

@@ -31,6 +31,19 @@ from graphmem.types import Extraction, IndexReport, IngestProblem, Note, Passage
 log = logging.getLogger(__name__)
 
 
+class _Clock:
+    """Adds the time since the last lap to a stage's total (where a run's time goes)."""
+
+    def __init__(self, totals: dict[str, float]) -> None:
+        self.totals = totals
+        self.t = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.totals[stage] = self.totals.get(stage, 0.0) + now - self.t
+        self.t = now
+
+
 class BatchWriter:
     def __init__(self, store: Store, embedder: Embedder, extractor: Extractor | None,
                  config: Config, progress: Callable[[str, int, int | None], None],
@@ -62,18 +75,29 @@ class BatchWriter:
             return [ex for p in passages for ex in self.extract([p])]
 
     # --- a batch of new passages ----------------------------------------------------------
-    def write(self, slots: list, extractions: dict[str, Extraction] | None,
-              report: IndexReport, run_id: str, note_metadata: dict[str, dict],
-              evolve: bool) -> None:
+    def extract_slots(self, slots: list, extractions: dict[str, Extraction] | None,
+                      report: IndexReport) -> list[Extraction]:
+        """The extractions of a batch's pending passages (may run on another thread while
+        the previous batch is embedded and written)."""
         pending = [s.passage for s in slots if s.pending]
+        clock = _Clock(report.stage_seconds)
         if extractions is not None:
             exs = [extractions.get(p.id) or Extraction(p.id, extractor="none") for p in pending]
         else:
             exs = self.extract(pending)
+        clock.lap("extract")
+        return exs
+
+    def write(self, slots: list, exs: list[Extraction], report: IndexReport, run_id: str,
+              note_metadata: dict[str, dict], evolve: bool) -> None:
+        pending = [s.passage for s in slots if s.pending]
+        clock = _Clock(report.stage_seconds)
         notes = [note_for(p, ex, note_metadata.get(p.doc_id))
                  for p, ex in zip(pending, exs, strict=True)]
         vectors, n_embedded = self._embed(pending, exs, notes)
+        clock.lap("embed")
         synonyms = self._synonyms(exs, vectors)
+        clock.lap("synonyms")
         records: dict[str, DocumentRecord] = {}
         for s in slots:
             rec = records.setdefault(s.doc.id, DocumentRecord(s.doc, s.passage.index + 1, False))
@@ -87,6 +111,7 @@ class BatchWriter:
                         failures=failures, strings_embedded=n_embedded,
                         pending_evolution=[p.id for p in pending] if evolve else [])
         res = self.store.write_batch(wb)
+        clock.lap("write")
         if report.seconds_to_first_commit is None:
             report.seconds_to_first_commit = time.perf_counter() - self._t0
         self._report(report, run_id, pending, exs)
