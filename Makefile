@@ -59,8 +59,18 @@ test: $(FULL)
 lint: $(FULL)
 	$(PY) -m ruff check graphmem tests benchmarks examples
 
+# Benchmarks print figures with same-run ratios; results land in benchmarks/results/.
+# They need ../shared/data (MuSiQue-100, LoCoMo); the QA one also the 1.5B local model.
 bench: $(FULL)
-	$(PY) benchmarks/index_musique.py
+	$(PY) -m pip install --quiet --no-deps -e ".[bench-llm]"
+	$(PY) benchmarks/index_musique.py --json benchmarks/results/index_musique.json
+	$(PY) benchmarks/index_offline.py --baseline --json benchmarks/results/index_offline.json
+	$(PY) benchmarks/concurrency.py --json benchmarks/results/concurrency.json
+	$(PY) benchmarks/serve_load.py --json benchmarks/results/serve_load.json
+	$(PY) benchmarks/store_bolt.py --json benchmarks/results/store_bolt.json
+	$(PY) benchmarks/ingest_stream.py --mb 200 --max-seconds 120 --json benchmarks/results/ingest_stream_200mb.json
+	$(PY) benchmarks/ingest_stream.py --mb 20 --max-seconds 0 --json benchmarks/results/ingest_stream_20mb.json
+	$(PY) benchmarks/qa_local.py --json benchmarks/results/qa_local.json
 
 clean:
 	rm -rf $(VENV) demo_store

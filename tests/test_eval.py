@@ -118,8 +118,13 @@ def test_eval_commands(tmp_path, demo_questions, monkeypatch):
         monkeypatch.setenv("GRAPHMEM_EXTRACTOR", "offline")
         r = runner.invoke(app, ["eval", "qa", "--questions", str(qs), "--corpus",
                                 str(EXAMPLES / "demo_corpus.json"), "--json",
-                                str(tmp_path / "qa.json")], catch_exceptions=False)
+                                str(tmp_path / "qa.json"), "--recipe", "dense", "--recipe",
+                                "hybrid"], catch_exceptions=False)
     assert r.exit_code == 0, r.output
     qa = json.loads((tmp_path / "qa.json").read_text())
-    assert qa["n_questions"] == 3 and len(qa["answers"]) == 3
-    assert qa["answers"][0]["prediction"] == "Paul Dreyer"
+    assert qa["n_questions"] == 3 and set(qa["recipes"]) == {"dense", "hybrid"}
+    dense = qa["recipes"]["dense"]
+    assert len(dense["answers"]) == 3 and dense["answers"][0]["prediction"] == "Paul Dreyer"
+    assert dense["llm_calls"] == 3 and dense["answers"][0]["prompt_tokens"] > 0
+    c = qa["comparison"]
+    assert c["second_wins"] + c["second_losses"] + c["ties"] == 3

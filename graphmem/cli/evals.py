@@ -110,6 +110,9 @@ def eval_qa(
     k: Annotated[int, typer.Option("-k", help="Passages shown to the reader.")] = 5,
     multi_hop: Annotated[bool, typer.Option("--multi-hop", help="Iterative reasoning.")] = False,
     limit: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
+    recipe: Annotated[list[str] | None, typer.Option(
+        "--recipe", help="Retrieval recipe; repeat to compare (--recipe dense --recipe "
+                         "hybrid), with the same reader.")] = None,
     out: JsonOut = None,
 ) -> None:
     """Exact match and token F1 of the LLM's answers, plus recall of what it was shown."""
@@ -122,13 +125,21 @@ def eval_qa(
     with _EvalStore(store) as path:
         mem = open_memory(str(path), create=True)
         with progress_bars() as progress:
-            result = evaluate_qa(mem, qs, corpus, openie, k, multi_hop, progress)
+            result = evaluate_qa(mem, qs, corpus, openie, k, multi_hop, progress, recipe)
         usage = mem.store.kv.usage()
         mem.close()
-    console.print(f"[bold]{result['system']}[/bold] on {result['n_questions']} questions: "
-                  f"EM {100 * result['exact_match']:.1f}, F1 {100 * result['f1']:.1f}, "
-                  f"recall " + ", ".join(f"{key} {100 * v:.1f}"
-                                         for key, v in result["recall"].items()))
+    table = Table(title=f"{result['system']} on {result['n_questions']} questions")
+    for col in ("recipe", "EM", "F1", "R@shown", "rejected", "no answer", "calls", "seconds"):
+        table.add_column(col, justify="left" if col == "recipe" else "right")
+    for name, r in result["recipes"].items():
+        table.add_row(name, f"{100 * r['exact_match']:.1f}", f"{100 * r['f1']:.1f}",
+                      f"{100 * r['recall']['R@shown']:.1f}", str(r["rejected_answers"]),
+                      str(r["no_answer"]), str(r["llm_calls"]), f"{r['seconds']:.0f}")
+    console.print(table)
+    if "comparison" in result:
+        c = result["comparison"]
+        console.print(f"{c['second']} vs {c['first']} (per-question F1): {c['second_wins']} "
+                      f"wins, {c['second_losses']} losses, {c['ties']} ties")
     from graphmem.llm.usage import usage_table
 
     console.print(usage_table(usage))

