@@ -53,9 +53,9 @@ def main() -> None:
     openie = require(MUSIQUE / "openie_gpt-3.5-turbo-1106.json")
     store = Path("~/.cache/graphmem/bench").expanduser() / f"musique-openie-{spec.name}"
     t0 = time.perf_counter()
+    store.parent.mkdir(parents=True, exist_ok=True)
     with LocalServer(assemble(spec), n_ctx=4096, threads=2,
                      log_path=store.parent / f"{spec.name}.log") as server:
-        store.parent.mkdir(parents=True, exist_ok=True)
         with Memory(store, llm_model=spec.name, llm_base_url=server.base_url,
                     llm_api_key="sk-local", llm_max_tokens=200, llm_concurrency=1,
                     llm_timeout=300.0, evolve_on_add=False, extractor="none") as mem:

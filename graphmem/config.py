@@ -100,6 +100,8 @@ class Config:
                                "uses the recipe's own (hybrid 0.6, hipporag2 0.5).")
     ppr_tol: float = _f(PPR_TOL, "L1 change at which a walk stops.")
     ppr_max_iter: int = _f(PPR_MAX_ITER, "Most power iterations per walk.")
+    ppr_solver: PPRSolver | None = _f(None, "power | push | auto; None uses the recipe's "
+                                      "(auto: push on graphs of a million edges or more).")
     top_facts: int = _f(5, "Facts (triples) kept to seed the walk when facts are used.")
 
     # --- LLM ------------------------------------------------------------------
@@ -178,6 +180,8 @@ class Config:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.max_chunk_chars < 100:
             raise ConfigError("max_chunk_chars must be >= 100")
+        if self.ppr_solver is not None and self.ppr_solver not in ("auto", "power", "push"):
+            raise ConfigError(f"ppr_solver must be auto, power or push, got {self.ppr_solver!r}")
         for name in ("extractor", "embedding_backend", "retrieval"):
             allowed = get_args(get_type_hints(Config)[name])
             if getattr(self, name) not in allowed:

@@ -150,7 +150,8 @@ class Memory:
                     use_filter = self.config.llm_filter_facts and self.config.llm_configured
                     self._retriever = Retriever(
                         self.snapshots, self.embedder, self.config.ppr_tol,
-                        self.config.ppr_max_iter, FactFilter(self.llm) if use_filter else None)
+                        self.config.ppr_max_iter, self.config.ppr_solver,
+                        FactFilter(self.llm) if use_filter else None)
         return self._retriever
 
     def snapshot(self) -> Snapshot:

@@ -137,3 +137,69 @@ def test_bad_reset_and_damping():
     for d in (0.0, 1.0, 1.5):
         with pytest.raises(PPRError, match="damping"):
             personalized_pagerank(mat.indptr, mat.indices, mat.data, None, np.ones(n), d)
+
+
+def _random_graph(n: int, m: int, seed: int):
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(0, n, m), rng.integers(0, n, m)
+    keep = a != b
+    mat = sp.coo_matrix((rng.random(keep.sum()) + 0.1, (a[keep], b[keep])), shape=(n, n))
+    mat = (mat + mat.T).tocsr()
+    mat.sum_duplicates()
+    return mat.indptr.astype(np.int64), mat.indices.astype(np.int32), mat.data.astype(np.float32)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_push_agrees_with_the_power_iteration(seed):
+    from graphmem.retrieval.ppr import TransitionCSR, ppr_many
+    from graphmem.retrieval.push import push_many
+
+    n = 3000
+    indptr, indices, w = _random_graph(n, 9000, seed)
+    strength = np.bincount(np.repeat(np.arange(n), np.diff(indptr)),
+                           weights=w.astype(np.float64), minlength=n)
+    seeds = [{5: 1.0, 17: 0.5}, {100: 2.0}, {7: 1.0, 8: 1.0, 9: 1.0}]
+    resets = np.zeros((n, len(seeds)))
+    for j, s in enumerate(seeds):
+        for k, v in s.items():
+            resets[k, j] = v
+    exact = ppr_many(TransitionCSR(indptr, indices, w), resets, 0.5, 1e-10, 300)
+    est = push_many(indptr, indices, w, strength, seeds, 0.5, 1e-7)
+    assert np.abs(est - exact).max() < 1e-4
+    for j in range(len(seeds)):
+        assert set(np.argsort(-exact[:, j])[:10]) == set(np.argsort(-est[:, j])[:10])
+    few = push_many(indptr, indices, w, strength, seeds[:1], 0.5, 1e-7,
+                    out_nodes=np.array([5, 17, 99]))
+    assert few.shape == (3, 1) and np.allclose(few[:, 0], est[[5, 17, 99], 0])
+
+
+def test_push_handles_isolated_nodes_and_refuses_bad_input():
+    from graphmem.retrieval.push import push_many
+
+    indptr = np.array([0, 1, 2, 2])  # 0 - 1 connected, 2 isolated
+    indices = np.array([1, 0], dtype=np.int32)
+    w = np.ones(2, dtype=np.float32)
+    strength = np.array([1.0, 1.0, 0.0])
+    est = push_many(indptr, indices, w, strength, [{2: 1.0, 0: 1.0}], 0.5, 1e-9)[:, 0]
+    assert est.sum() == pytest.approx(1.0, abs=1e-6) and est[2] > 0
+    with pytest.raises(ValueError, match="empty"):
+        push_many(indptr, indices, w, strength, [{}], 0.5)
+    with pytest.raises(ValueError, match="damping"):
+        push_many(indptr, indices, w, strength, [{0: 1.0}], 1.0)
+
+
+def test_solver_choice_and_recall_parity_on_the_demo(demo_memory, demo_questions):
+    from graphmem.retrieval.recipes import HYBRID
+    from graphmem.retrieval.retriever import AUTO_PUSH_EDGES, choose_solver
+
+    g = demo_memory.retriever.graph()
+    assert choose_solver("auto", g) == ("push" if g.n_edges >= AUTO_PUSH_EDGES else "power")
+    with pytest.raises(ValueError):
+        choose_solver("magic", g)
+    qs = [q["question"] for q in demo_questions]
+    power = demo_memory.search_many(qs, k=5, recipe=HYBRID.with_(solver="power"))
+    push = demo_memory.search_many(qs, k=5, recipe=HYBRID.with_(solver="push"))
+    for a, b in zip(power, push, strict=True):
+        assert [h.passage_id for h in a] == [h.passage_id for h in b]

@@ -22,8 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from graphmem.config import PPR_DAMPING
+from graphmem.config import PPR_DAMPING, PPRSolver
 from graphmem.errors import InputError
+from graphmem.retrieval.push import PUSH_EPS
 
 FactUse = Literal["never", "fallback", "always"]
 PassagePrior = Literal["softmax", "minmax"]
@@ -50,6 +51,15 @@ class Recipe:
     note_weight: float = 0.0
     """Weight of the note's own vector (keywords, tags, context) in each passage's dense
     score, next to the passage's text."""
+    solver: PPRSolver = "auto"
+    """``power`` (whole graph, exact to ``ppr_tol``), ``push`` (local forward push: cost
+    grows with the seeds' neighbourhood, not the graph) or ``auto`` (push on graphs of a
+    million edges or more)."""
+    push_eps: float = PUSH_EPS
+    """Push accuracy: every estimate is within ``push_eps`` x the node's degree."""
+    push_passages: int = 500
+    """With push, the dense prior restarts only at this many top passages (a prior on
+    every passage would make the whole graph the frontier)."""
 
     def with_(self, **changes: object) -> Recipe:
         return replace(self, **changes)  # type: ignore[arg-type]

@@ -28,6 +28,7 @@ from graphmem.retrieval.explain import strongest_paths
 from graphmem.retrieval.graph import GraphIndex
 from graphmem.retrieval.linking import query_spans, verbatim_names
 from graphmem.retrieval.ppr import ppr_many
+from graphmem.retrieval.push import push_many
 from graphmem.retrieval.recipes import Recipe
 from graphmem.retrieval.snapshot import Snapshot, SnapshotManager
 from graphmem.types import Explanation
@@ -98,6 +99,19 @@ def single_threaded_blas() -> Any:
     return _blas_controller().limit(limits=1, user_api="blas")
 
 
+AUTO_PUSH_EDGES = 1_000_000
+"""``auto`` walks with push from this many edges up: below it a whole-graph power
+iteration costs a few milliseconds and is exact (measured in ``benchmarks/scale.py``)."""
+
+
+def choose_solver(solver: str, g: GraphIndex) -> str:
+    if solver == "auto":
+        return "push" if g.n_edges >= AUTO_PUSH_EDGES else "power"
+    if solver not in ("power", "push"):
+        raise ValueError(f"unknown PPR solver {solver!r}; one of power, push, auto")
+    return solver
+
+
 def _entities_seen_by(g: GraphIndex, allowed: np.ndarray) -> np.ndarray:
     """Node mask: entities adjacent to at least one allowed passage (passages: False)."""
     rows = np.repeat(np.arange(g.n_nodes), np.diff(g.indptr))
@@ -123,7 +137,7 @@ class Retriever:
     """Searches one store through its snapshots (safe to share between threads)."""
 
     def __init__(self, snapshots: SnapshotManager, embedder: Embedder, tol: float,
-                 max_iter: int,
+                 max_iter: int, solver: str | None = None,
                  fact_filter: Callable[[str, list[tuple[str, str, str]], list[str]], list[int]]
                  | None = None) -> None:
         self.snapshots = snapshots
@@ -131,6 +145,7 @@ class Retriever:
         self.embedder = embedder
         self.tol = tol
         self.max_iter = max_iter
+        self.solver = solver
 
     def graph(self) -> GraphIndex:
         """The graph of the store as it is now."""
@@ -200,10 +215,19 @@ class Retriever:
         if not walk:
             return out
         d = damping if damping is not None else recipe.damping
+        solver = choose_solver(self.solver or recipe.solver, g)
+        top_n = recipe.push_passages if solver == "push" else None
         resets = np.zeros((g.n_nodes, len(walk)))
         for col, i in enumerate(walk):
-            resets[:, col] = self._reset(g, seeds[i], dense[i], recipe)
-        scores = ppr_many(g.transition, resets, d, self.tol, self.max_iter)
+            resets[:, col] = self._reset(g, seeds[i], dense[i], recipe, top_n)
+        if solver == "push":  # local: only the seeds' neighbourhood is touched
+            sparse = [{int(n): float(resets[n, col]) for n in np.flatnonzero(resets[:, col])}
+                      for col in range(len(walk))]
+            scores = push_many(g.indptr, g.indices, g.weights, g.strength, sparse, d,
+                               recipe.push_eps,
+                               None if kept is not None else np.arange(g.n_passages))
+        else:
+            scores = ppr_many(g.transition, resets, d, self.tol, self.max_iter)
         if kept is not None:
             kept.extend((scores[:, walk.index(i)] if i in walk else None, s)
                         for i, s in enumerate(seeds))
@@ -300,14 +324,20 @@ class Retriever:
         return ents, [(str(g.fact_text[f]), float(raw[f])) for f in top]
 
     @staticmethod
-    def _reset(g: GraphIndex, seeds: _Seeds, dense_row: np.ndarray, recipe: Recipe
-               ) -> np.ndarray:
+    def _reset(g: GraphIndex, seeds: _Seeds, dense_row: np.ndarray, recipe: Recipe,
+               top_n: int | None = None) -> np.ndarray:
+        """The restart distribution; with ``top_n`` the passage prior covers only the
+        ``top_n`` densest passages (what keeps a push walk local)."""
         r = np.zeros(g.n_nodes)
         ent_total = sum(seeds.entities.values())
         share = recipe.entity_share
         for node, w in seeds.entities.items():
             r[node] = (share * w / ent_total) if share is not None else w
         row = dense_row.astype(np.float64)
+        if top_n is not None and top_n < row.shape[0]:
+            keep = np.zeros(row.shape[0], dtype=bool)
+            keep[top_k(np.where(np.isfinite(row), row, -np.inf), top_n)] = True
+            row = np.where(keep, row, -np.inf)
         finite = np.isfinite(row)
         if recipe.passage_prior == "softmax":
             prior = np.zeros_like(row)
