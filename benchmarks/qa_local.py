@@ -54,16 +54,16 @@ def main() -> None:
     store = Path("~/.cache/graphmem/bench").expanduser() / f"musique-openie-{spec.name}"
     t0 = time.perf_counter()
     store.parent.mkdir(parents=True, exist_ok=True)
-    with LocalServer(assemble(spec), n_ctx=4096, threads=2,
-                     log_path=store.parent / f"{spec.name}.log") as server:
-        with Memory(store, llm_model=spec.name, llm_base_url=server.base_url,
-                    llm_api_key="sk-local", llm_max_tokens=200, llm_concurrency=1,
-                    llm_timeout=300.0, evolve_on_add=False, extractor="none") as mem:
-            mem.index_openie(openie)
-            single = evaluate_qa(mem, questions[:args.questions], None, recipes=["dense",
-                                                                                "hybrid"])
-            hop = evaluate_qa(mem, questions[:args.multi_hop], None, multi_hop=True,
-                              recipes=["hybrid"])
+    server = LocalServer(assemble(spec), n_ctx=4096, threads=2,
+                         log_path=store.parent / f"{spec.name}.log")
+    with server, Memory(store, llm_model=spec.name, llm_base_url=server.base_url,
+                        llm_api_key="sk-local", llm_max_tokens=200, llm_concurrency=1,
+                        llm_timeout=300.0, evolve_on_add=False, extractor="none") as mem:
+        mem.index_openie(openie)
+        single = evaluate_qa(mem, questions[:args.questions], None, recipes=["dense",
+                                                                            "hybrid"])
+        hop = evaluate_qa(mem, questions[:args.multi_hop], None, multi_hop=True,
+                          recipes=["hybrid"])
     dense, hybrid = single["recipes"]["dense"], single["recipes"]["hybrid"]
     first = {**hybrid, "answers": hybrid["answers"][:args.multi_hop]}
     first_f1 = sum(a["f1"] for a in first["answers"]) / max(1, len(first["answers"]))
