@@ -267,12 +267,10 @@ class Retriever:
                     node = g.entity_nodes[s]
                     ents[node] = ents.get(node, 0.0) + 1.0 / df[node - g.n_passages]
             fuzzy = [s for s in spans if s in span_vec]
-            emat = snap.entities.matrix
-            if fuzzy and emat.shape[0]:
-                sims = np.vstack([span_vec[s] for s in fuzzy]) @ emat.T
-                best = sims.argmax(axis=1)
-                for row, j in enumerate(best):
-                    if sims[row, j] >= recipe.link_threshold:
+            if fuzzy and len(snap.entities):
+                best, sims = snap.entities.nearest(np.vstack([span_vec[s] for s in fuzzy]), 1)
+                for j, sim in zip(best[:, 0], sims[:, 0], strict=True):
+                    if sim >= recipe.link_threshold:
                         node = g.n_passages + int(j)
                         ents[node] = ents.get(node, 0.0) + 1.0 / df[j]
             if not ents:
@@ -293,10 +291,14 @@ class Retriever:
 
         With a fact filter (an LLM), only the facts it keeps seed the walk.
         """
-        fmat = snap.facts.matrix
         if not len(snap.facts):
             return {}, []
-        raw = fmat @ qvec
+        if snap.facts.uses_ann:  # candidates from the index; scores exact, spread estimated
+            rows, scores = snap.facts.nearest(qvec[None, :], recipe.top_facts * 40)
+            raw = np.full(len(snap.facts), float(scores.min()), dtype=np.float64)
+            raw[rows[0]] = scores[0]
+        else:
+            raw = snap.facts.matrix @ qvec
         norm = _minmax(raw)
         if allowed is None:
             top = top_k(raw, recipe.top_facts)

@@ -25,11 +25,13 @@ from pathlib import Path
 import numpy as np
 
 from graphmem.retrieval.snapshot import Edges, Rows, Snapshot
+from graphmem.retrieval.vecindex import Ann, Nearest
 
 log = logging.getLogger(__name__)
 
 FORMAT = 3
 _ARRAYS = ("passages", "entities", "facts", "notes")
+_GRAPH = ("entity_doc_freq", "indptr", "indices", "weights", "kinds", "fact_subj", "fact_obj")
 
 
 def _private_dir(path: Path) -> None:
@@ -106,6 +108,29 @@ class SnapshotCache:
         self._drop_older(snap.store_uuid, snap.generation)
         return final
 
+    def _dir(self, snap: Snapshot) -> Path:
+        return self.directory / f"snap-{snap.store_uuid}-g{snap.generation}"
+
+    def save_graph(self, snap: Snapshot) -> None:
+        """Add the snapshot's CSR graph to its saved copy (a large graph then opens
+        without being rebuilt)."""
+        path = self._dir(snap)
+        g = snap._graph
+        if g is None or not path.is_dir():
+            return
+        for name in _GRAPH:
+            _save_array(path / f"graph-{name}.npy", getattr(g, name))
+
+    def save_indexes(self, snap: Snapshot) -> None:
+        """Add the approximate vector indexes that were built to the saved copy."""
+        path = self._dir(snap)
+        if not path.is_dir():
+            return
+        for kind in ("passages", "entities", "facts"):
+            ann = getattr(snap, kind)._near.ann
+            if ann is not None:
+                ann.save(str(path / f"ann-{kind}-{ann.n}.faiss"))
+
     def _candidates(self, store_uuid: str) -> list[tuple[int, Path]]:
         out = []
         if not self.directory.is_dir():
@@ -163,8 +188,23 @@ class SnapshotCache:
                 raise ValueError("arrays and ids disagree in length")
         a = arr("edge_a")
         edges = Edges(a, arr("edge_b"), arr("edge_w"), arr("edge_kind"), int(a.shape[0]))
-        return Snapshot(store_uuid, gen, int(meta["dim"]), passages, entities, facts, notes,
+        for kind, rows in (("passages", passages), ("entities", entities), ("facts", facts)):
+            for f in path.glob(f"ann-{kind}-*.faiss"):
+                n = int(f.stem.rsplit("-", 1)[1])
+                if n <= len(rows):
+                    rows._near = Nearest(Ann.load(str(f), n))
+        snap = Snapshot(store_uuid, gen, int(meta["dim"]), passages, entities, facts, notes,
                         edges)
+        if (path / "graph-indptr.npy").exists():
+            from graphmem.retrieval.graph import GraphIndex
+
+            g = {name: arr(f"graph-{name}") for name in _GRAPH}
+            snap._graph = GraphIndex(
+                generation=gen, n_passages=len(passages), passage_ids=passages.ids,
+                passage_labels=passages.column("labels"), entity_ids=entities.ids,
+                entity_names=entities.column("names"), fact_ids=facts.ids,
+                fact_text=facts.column("texts"), fact_pred=facts.column("predicates"), **g)
+        return snap
 
     def purge(self) -> None:
         """Remove every saved snapshot (after a deletion: no text may linger here)."""

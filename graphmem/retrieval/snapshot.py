@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from graphmem.retrieval.vecindex import ANN_MIN_ROWS, Nearest
 from graphmem.store.base import Store
 from graphmem.store.records import Delta
 
@@ -36,13 +37,14 @@ class Rows:
     append-only buffers (never changed below ``n`` once a snapshot holds them)."""
 
     def __init__(self, ids: list[str], buf: np.ndarray, n: int | None = None,
-                 index: dict[str, int] | None = None, extra: dict[str, list] | None = None
-                 ) -> None:
+                 index: dict[str, int] | None = None, extra: dict[str, list] | None = None,
+                 near: Nearest | None = None) -> None:
         self._ids = ids
         self._buf = buf
         self.n = len(ids) if n is None else n
         self._index = index
         self._extra = extra or {}
+        self._near = near or Nearest()
         self._frozen: dict[str, list] = {}
         self._lock = threading.Lock()
 
@@ -70,6 +72,15 @@ class Rows:
 
     def __len__(self) -> int:
         return self.n
+
+    def nearest(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Row numbers and cosine scores of the ``k`` nearest rows to each query (exact for
+        small tables, IVF-PQ + exact re-ranking for large ones: ``vecindex.py``)."""
+        return self._near.search(self.matrix, queries, k)
+
+    @property
+    def uses_ann(self) -> bool:
+        return self.n >= ANN_MIN_ROWS
 
     def column(self, name: str) -> list:
         frozen = self._frozen.get(name)
@@ -115,7 +126,7 @@ class Rows:
                 index[x] = i
         for name, col in cols.items():
             col.extend(extra[name])
-        return Rows(id_list, buf, self.n + k, index, cols)
+        return Rows(id_list, buf, self.n + k, index, cols, self._near)
 
     def overwritten(self, rows: np.ndarray, vecs: np.ndarray) -> Rows:
         """A new view with some rows replaced (copies the matrix: older views keep theirs)."""
@@ -306,6 +317,8 @@ class SnapshotManager:
         if delta.full or snap is None or snap.store_uuid != self.store.uuid:
             new = from_delta(self.store.uuid, delta)
             self.full_reads += 1
+        elif delta.empty and delta.generation == snap.generation:
+            new = snap  # e.g. loaded from disk and nothing changed since: keep its graph
         else:
             new = snap.apply(delta)
         self.refreshes += 1
