@@ -427,3 +427,58 @@ class NoteTagsContract:
         assert store.notes.with_tags(["inventor"]) == [p2]
         assert set(store.notes.with_tags(["engine", "nothing"])) == {p2}
         assert store.notes.with_tags(["eng"]) == [] and store.notes.with_tags([]) == []
+
+
+class TimelineContract:
+    """Event times per document (not per passage) and fact validity with supersession."""
+
+    def test_event_times_windows_and_latest(self, store):
+        may = Document("", "Bob works at Google.", timestamp="1:56 pm on 8 May, 2023")
+        june = Document("", "Bob works at Microsoft.", timestamp="2023-06-20")
+        again = Document("", "Bob works at Google.", timestamp="2023-07-01")  # same passage
+        untimed = Document("", "Bob likes tea.")
+        for d in (may, june, again, untimed):
+            store.write_batch(batch_for(d, [d.text], []))
+        pid = store.graph.passage_ids(may.id)[0]
+        assert store.graph.passage_ids(again.id) == [pid]
+        times = store.time.passage_times([pid])
+        assert times[pid] == ["2023-05-08T13:56:00", "2023-07-01T00:00:00"]
+        june_pid = store.graph.passage_ids(june.id)[0]
+        assert store.time.passages_in_window("2023-06-01T00:00:00", "2023-07-01T00:00:00") \
+            == {june_pid}
+        assert store.time.passages_in_window("2023-06-01T00:00:00", "2023-07-02T00:00:00") \
+            == {june_pid, pid}
+        assert pid in store.time.passages_in_window(None, "2023-06-01T00:00:00")
+        # no timestamp: the ingestion time is the event time (now, after every 2023 date)
+        tea = store.graph.passage_ids(untimed.id)[0]
+        assert store.time.passages_in_window("2024-01-01T00:00:00", None) == {tea}
+        assert store.time.latest_event() == store.time.passage_times([tea])[tea][0]
+        assert store.time.passages_in_window(None, None, namespace="other") == set()
+
+    def test_supersession_keeps_the_old_fact_with_a_valid_to(self, store):
+        old = Document("", "Bob works at Google.", timestamp="2023-05-08")
+        new = Document("", "Bob works at Microsoft.", timestamp="2023-06-20")
+        t_old, t_new = Triple("bob", "works at", "google"), Triple("bob", "works at", "microsoft")
+        store.write_batch(batch_for(old, [old.text], [t_old]))
+        store.write_batch(batch_for(new, [new.text], [t_new]))
+        new_pid = store.graph.passage_ids(new.id)[0]
+        assert [f.id for f in store.time.passage_facts([new_pid])] == [t_new.id]
+        current = {f.id: f for f in store.time.current_facts([entity_id("bob")])}
+        assert set(current) == {t_old.id, t_new.id}
+        assert current[t_old.id].valid_from == "2023-05-08T00:00:00"
+        ev = EvolutionEvent("sup1", new_pid, "offline", {"pairs": [[t_old.id, t_new.id]]},
+                            kind="supersede")
+        store.time.supersede([(t_old.id, t_new.id)], ev)
+        assert [f.id for f in store.time.current_facts([entity_id("bob")])] == [t_new.id]
+        assert store.time.fact_validity([t_old.id, t_new.id]) == {
+            t_old.id: ("2023-05-08T00:00:00", "2023-06-20T00:00:00"),
+            t_new.id: ("2023-06-20T00:00:00", None)}
+        kept = {f.id: f for f in store.graph.facts()}
+        assert kept[t_old.id].valid_to == "2023-06-20T00:00:00"  # kept, shown in history
+        assert [e.kind for e in store.notes.events(new_pid)] == ["supersede"]
+        store.notes.revert_event("sup1")  # undone: the old fact holds again
+        assert store.time.fact_validity([t_old.id])[t_old.id][1] is None
+        store.time.supersede([(t_old.id, t_new.id)],
+                             EvolutionEvent("sup2", new_pid, "offline", {}, kind="supersede"))
+        store.delete_document(new.id)  # what superseded it is forgotten: it holds again
+        assert store.time.fact_validity([t_old.id])[t_old.id][1] is None

@@ -13,6 +13,7 @@ from store_contract import (
     NoteContract,
     NoteTagsContract,
     StoreContract,
+    TimelineContract,
     VectorContract,
 )
 
@@ -38,4 +39,8 @@ class TestKV(KVContract):
 
 
 class TestStore(StoreContract):
+    pass
+
+
+class TestTimeline(TimelineContract):
     pass

@@ -23,6 +23,7 @@ from graphmem.store import (
     StoreError,
     StoreNotFound,
 )
+from graphmem.store.base import SCHEMA_VERSION
 from graphmem.store.sqlite.doctor import examine
 from graphmem.store.sqlite.schema import DB_NAME, IDENTITY_NAME
 
@@ -192,7 +193,8 @@ def test_v1_store_is_upgraded_in_place_with_a_backup(tmp_path):
     with sqlite3.connect(where / DB_NAME) as conn:
         after = {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in before}
     assert after == before  # nothing the user paid for is lost
-    assert s.get_meta("schema_version") == "2" and s.uuid
+    assert s.get_meta("schema_version") == str(SCHEMA_VERSION) and s.uuid
+    assert len(s.time.passages_in_window(None, None)) == before["passages"]  # event times
     d = s.read_delta(None)
     assert len(d.passage_ids) == before["passages"] and len(d.fact_ids) == before["triples"]
     rewritten = [n for n in s.graph.passage_ids() if len(s.notes.history(n)) > 1]

@@ -1,4 +1,4 @@
-"""Storage room: one facade (:class:`Store`) of four small interfaces, two backends.
+"""Storage room: one facade (:class:`Store`) of five small interfaces, two backends.
 
 ``open_store(location)`` picks the backend from the location: a directory is the
 embedded SQLite store; ``bolt://``, ``neo4j://`` (and their ``+s`` / ``+ssc`` forms) is
@@ -18,6 +18,7 @@ from graphmem.store.base import (
     StoreDamaged,
     StoreError,
     StoreNotFound,
+    TimelineStore,
     VectorStore,
 )
 from graphmem.store.location import is_bolt_uri, open_store
@@ -35,5 +36,5 @@ __all__ = [
     "SCHEMA_VERSION", "VECTOR_KINDS", "BatchResult", "DeleteReport", "Delta", "DocumentRecord",
     "GraphStore", "KVStore", "NotFound", "NoteStore", "NoteUpdate", "ReadOnlyStore",
     "SQLiteStore", "SchemaMismatch", "Store", "StoreDamaged", "StoreError", "StoreNotFound",
-    "VectorStore", "WriteBatch", "entity_id", "is_bolt_uri", "open_store",
+    "TimelineStore", "VectorStore", "WriteBatch", "entity_id", "is_bolt_uri", "open_store",
 ]

@@ -1,15 +1,16 @@
-"""The store: one facade made of four small interfaces, by what they hold.
+"""The store: one facade made of five small interfaces, by what they hold.
 
 * :class:`GraphStore` — documents, passages, entities, facts and the edges between them;
 * :class:`VectorStore` — embeddings by text hash (every distinct string embedded once);
 * :class:`NoteStore` — notes, their versions, evolution events and note links;
+* :class:`TimelineStore` — when memories happened and which facts still hold;
 * :class:`KVStore` — bookkeeping that never changes what retrieval sees: the LLM response
   cache, token usage and the ingest log.
 
 A :class:`Store` holds one of each (``store.graph``, ``store.vectors``, ``store.notes``,
-``store.kv``) plus the operations that must span them atomically: ``write_batch`` (an
-indexing step), ``delete_document`` and ``read_delta`` (what retrieval reads, in one
-consistent read). Each interface has a contract suite in ``tests/contract/`` and every
+``store.time``, ``store.kv``) plus the operations that must span them atomically:
+``write_batch`` (an indexing step), ``delete_document`` and ``read_delta`` (what retrieval
+reads, in one consistent read). Each interface has a contract suite in ``tests/store_contract.py`` and every
 backend runs every suite, as scikit-learn estimators pass ``check_estimator``.
 
 Where the LLM cache lives: with the rest of the memory, in the same backend. On a Bolt
@@ -41,7 +42,7 @@ from graphmem.store.records import (
 )
 from graphmem.types import EvolutionEvent, IngestProblem, Link, Note, NoteVersion, Passage
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 VECTOR_KINDS: tuple[str, ...] = ("passage", "entity", "fact", "note")
 
 
@@ -187,6 +188,48 @@ class NoteStore(ABC):
         """Mark a pending evolution step done (applied, nothing to do, or rejected)."""
 
 
+class TimelineStore(ABC):
+    """Event times of memories and the validity of facts.
+
+    Times are the naive-UTC ISO strings of :mod:`graphmem.when` (they sort as text). A
+    document's event time is the start of the period its timestamp names, else its
+    ingestion time; a passage shared by several documents has each of their times. A
+    fact is valid from its first source's event time until a newer fact supersedes it;
+    superseded facts are kept (``valid_to`` set) and their supersession is an event.
+    """
+
+    @abstractmethod
+    def passages_in_window(self, start: str | None, end: str | None,
+                           namespace: str | None = None) -> set[str]:
+        """Passages with a document whose event time is in ``[start, end)``."""
+
+    @abstractmethod
+    def passage_times(self, ids: Iterable[str]) -> dict[str, list[str]]:
+        """The event times of each passage's documents, earliest first."""
+
+    @abstractmethod
+    def latest_event(self, namespace: str | None = None) -> str | None:
+        """The newest event time (what "last week" in a question is relative to)."""
+
+    @abstractmethod
+    def fact_validity(self, ids: Iterable[str]) -> dict[str, tuple[str | None, str | None]]:
+        """``(valid_from, valid_to)`` of each fact."""
+
+    @abstractmethod
+    def passage_facts(self, passage_ids: Iterable[str]) -> list[FactRow]:
+        """The facts these passages state (with subject/object names and validity)."""
+
+    @abstractmethod
+    def current_facts(self, subject_ids: Iterable[str]) -> list[FactRow]:
+        """Facts about these subjects that nothing has superseded yet."""
+
+    @abstractmethod
+    def supersede(self, pairs: list[tuple[str, str]], event: EvolutionEvent) -> None:
+        """For each ``(old, new)``: the old fact ends where the new one starts
+        (``valid_to`` = new ``valid_from``, ``superseded_by`` = new), recorded as ``event``
+        (kind ``supersede``), in one transaction."""
+
+
 class KVStore(ABC):
     """LLM cache, token usage and ingest log. Writes here never move the generation."""
 
@@ -225,11 +268,12 @@ class KVStore(ABC):
 
 
 class Store(ABC):
-    """A memory's storage: the four parts plus the operations that span them."""
+    """A memory's storage: the five parts plus the operations that span them."""
 
     graph: GraphStore
     vectors: VectorStore
     notes: NoteStore
+    time: TimelineStore
     kv: KVStore
     location: str
     read_only: bool = False

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 TABLES: dict[str, tuple[str, ...]] = {
     "vectors": ("key", "vec"),
     "documents": ("id", "title", "source", "n_passages", "complete", "metadata", "timestamp",
-                  "created_at", "namespace", "source_key"),
+                  "created_at", "namespace", "source_key", "event_at"),
     "passages": ("id", "title", "text", "vec_key", "timestamp", "created_at", "namespace"),
     "doc_passages": ("doc_id", "idx", "passage_id"),
     "entities": ("id", "name", "type", "vec_key"),

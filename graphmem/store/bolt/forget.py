@@ -90,6 +90,8 @@ def forget_document(t: Tx, doc_id: str, deletion_id: str) -> DeleteReport:
     rep.triples = len(orphan_facts)
     t.run("UNWIND $ids AS id MATCH (f:Fact {id: id}) DETACH DELETE f",
           ids=[r["id"] for r in orphan_facts])
+    t.run("UNWIND $ids AS id MATCH (f:Fact {superseded_by: id}) "  # they hold again
+          "SET f.valid_to = null, f.superseded_by = null", ids=[r["id"] for r in orphan_facts])
     t.run("UNWIND $ids AS id MATCH ()-[x:RELATES {fact_id: id}]->() DELETE x",
           ids=[r["id"] for r in orphan_facts])
     orphans = t.run("MATCH (e:Entity) WHERE NOT ()-[:MENTIONS]->(e) RETURN e.id AS id, "

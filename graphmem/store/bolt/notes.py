@@ -163,11 +163,16 @@ class BoltNotes(NoteStore):
         stamp = now()
 
         def fn(t: Tx) -> list[str]:
-            ev = t.run("MATCH (e:Event {id: $id}) RETURN e.reverted_at AS r", id=event_id)
+            ev = t.run("MATCH (e:Event {id: $id}) RETURN e.reverted_at AS r, e.kind AS kind, "
+                       "e.decision AS d", id=event_id)
             if not ev:
                 raise NotFound(f"no evolution event {event_id!r} in this store")
             if ev[0]["r"] is not None:
                 raise StoreError(f"event {event_id} was already reverted at {ev[0]['r']}")
+            if ev[0]["kind"] == "supersede":  # the older facts hold again
+                t.run("UNWIND $pairs AS p MATCH (f:Fact {id: p[0]}) WHERE f.superseded_by = p[1] "
+                      "SET f.valid_to = null, f.superseded_by = null",
+                      pairs=json.loads(ev[0]["d"]).get("pairs", []))
             t.destructive = True
             return restore_event(t, event_id, f"revert:{event_id}", stamp)
 

@@ -20,14 +20,15 @@ from __future__ import annotations
 import uuid
 
 from graphmem.store.base import SCHEMA_VERSION, SchemaMismatch, StoreError, StoreNotFound
-from graphmem.store.bolt.conn import STORE_MATCH, Bolt
+from graphmem.store.bolt.conn import STORE_MATCH, Bolt, Tx
 from graphmem.store.sqlite.schema import now
 
 UNIQUE = [("GMStore", "key"), ("GMMeta", "key"), ("Document", "id"), ("Passage", "id"),
           ("Entity", "id"), ("Fact", "id"), ("Note", "id"), ("Event", "id"),
           ("GMVector", "key"), ("GMCache", "key"), ("GMFailure", "passage_id"),
           ("GMPending", "note_id"), ("GMDeletion", "id")]
-INDEXED = [("Document", "source_key"), ("Document", "namespace"), ("Passage", "gen"),
+INDEXED = [("Document", "source_key"), ("Document", "namespace"), ("Document", "event_at"),
+           ("Fact", "superseded_by"), ("Passage", "gen"),
            ("Entity", "gen"), ("Entity", "name"), ("Fact", "gen"), ("Fact", "subject_id"),
            ("Fact", "object_id"), ("Note", "gen"), ("GMChange", "gen"),
            ("NoteVersion", "note_id"),
@@ -65,6 +66,9 @@ def open_or_create(db: Bolt, create: bool, embedding_model: str | None) -> dict:
         rows = db.q(f"{STORE_MATCH} RETURN properties(s) AS p")
     props = rows[0]["p"]
     version = int(props.get("schema_version") or 0)
+    if version == 2 and not db.read_only:
+        _upgrade_v2(db)
+        version = SCHEMA_VERSION
     if version != SCHEMA_VERSION:
         raise SchemaMismatch(f"the memory at {db.location} has schema version {version}; this "
                              f"graphmem reads version {SCHEMA_VERSION}")
@@ -77,3 +81,18 @@ def open_or_create(db: Bolt, create: bool, embedding_model: str | None) -> dict:
         db.write(lambda t: t.run(f"{STORE_MATCH} SET s.embedding_model = $m",
                                  m=embedding_model), lock=False)
     return props
+
+
+def _upgrade_v2(db: Bolt) -> None:
+    """v2 -> v3: each document's event time (from its timestamp, else ingestion time)."""
+    from graphmem.when import event_time
+
+    ensure_schema(db)
+    docs = db.q("MATCH (d:Document) RETURN d.id AS id, d.timestamp AS ts, d.created_at AS c")
+    rows = [{"id": d["id"], "t": event_time(d["ts"], d["c"] or now())} for d in docs]
+
+    def fn(t: Tx) -> None:
+        t.run("UNWIND $rows AS r MATCH (d:Document {id: r.id}) SET d.event_at = r.t", rows=rows)
+        t.run(f"{STORE_MATCH} SET s.schema_version = $v", v=SCHEMA_VERSION)
+
+    db.write(fn, lock=False)

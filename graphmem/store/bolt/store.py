@@ -32,6 +32,7 @@ from graphmem.store.bolt.graph import BoltGraph
 from graphmem.store.bolt.kv import BoltKV, BoltVectors
 from graphmem.store.bolt.notes import BoltNotes
 from graphmem.store.bolt.schema import open_or_create
+from graphmem.store.bolt.timeline import BoltTimeline
 from graphmem.store.bolt.write import write_batch
 from graphmem.store.records import EDGE_KIND_CODES, BatchResult, DeleteReport, Delta, WriteBatch
 from graphmem.text import cut_words
@@ -108,6 +109,7 @@ class BoltStore(Store):
         self.graph = BoltGraph(self.db)
         self.vectors = BoltVectors(self.db)
         self.notes = BoltNotes(self.db)
+        self.time = BoltTimeline(self.db)
         self.kv = BoltKV(self.db)
         root = Path(cache_root or "~/.cache/graphmem").expanduser()
         key = hashlib.sha256(f"{self.db.location}\x00{database}".encode()).hexdigest()[:16]

@@ -17,6 +17,7 @@ from graphmem.store.bolt.conn import STORE_MATCH, Tx
 from graphmem.store.records import BatchResult, WriteBatch
 from graphmem.store.sqlite.schema import now
 from graphmem.types import content_id
+from graphmem.when import event_time
 
 
 def entity_id(name: str) -> str:
@@ -47,6 +48,8 @@ def write_batch(t: Tx, batch: WriteBatch) -> BatchResult:
         return encode(v) if v is not None else None
 
     needed: dict[str, str] = {}  # vector key -> what needs it (for the missing check)
+    doc_times = {rec.document.id: event_time(rec.document.timestamp, stamp)
+                 for rec in batch.documents}
     t.run("UNWIND $rows AS r MERGE (d:Document {id: r.id}) ON CREATE SET d += r.props, "
           "d.gen = $gen, d.seq = r.seq SET d.complete = r.complete, d.n_passages = r.n",
           gen=gen, rows=[{"id": rec.document.id, "complete": rec.complete, "n": rec.n_passages,
@@ -55,9 +58,10 @@ def write_batch(t: Tx, batch: WriteBatch) -> BatchResult:
                               "metadata": json.dumps(rec.document.metadata, default=str),
                               "timestamp": rec.document.timestamp, "created_at": stamp,
                               "namespace": rec.document.namespace,
+                              "event_at": doc_times[rec.document.id],
                               "source_key": rec.document.metadata.get("source_key")}}
                          for rec in batch.documents])
-    times = {p.id: p.timestamp for p in batch.passages}
+    times = {p.id: doc_times.get(p.doc_id) for p in batch.passages}
     prows = []
     for p in {p.id: p for p in batch.passages}.values():
         key = text_hash(p.embed_text)

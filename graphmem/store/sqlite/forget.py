@@ -100,6 +100,9 @@ def forget_document(tx: Tx, doc_id: str, deletion_id: str,
                                       "(SELECT triple_id FROM triple_sources)")}
     rep.triples = c.execute("DELETE FROM triples WHERE id NOT IN "
                             "(SELECT triple_id FROM triple_sources)").rowcount
+    # a fact superseded only by what was just forgotten holds again
+    c.execute("UPDATE triples SET valid_to=NULL, superseded_by=NULL WHERE superseded_by "
+              "IS NOT NULL AND superseded_by NOT IN (SELECT id FROM triples)")
     keys |= {r[0] for r in c.execute("SELECT vec_key FROM entities WHERE id NOT IN "
                                       "(SELECT entity_id FROM mentions)")}
     rep.entities = c.execute("DELETE FROM entities WHERE id NOT IN "

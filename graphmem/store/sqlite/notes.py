@@ -157,11 +157,16 @@ class SQLiteNotes(NoteStore):
     def revert_event(self, event_id: str) -> list[str]:
         stamp = now()
         with self.db.write() as tx:
-            ev = tx.c.execute("SELECT reverted_at FROM events WHERE id=?", (event_id,)).fetchone()
+            ev = tx.c.execute("SELECT reverted_at, kind, decision FROM events WHERE id=?",
+                              (event_id,)).fetchone()
             if ev is None:
                 raise NotFound(f"no evolution event {event_id!r} in this store")
             if ev[0] is not None:
                 raise StoreError(f"event {event_id} was already reverted at {ev[0]}")
+            if ev[1] == "supersede":  # the older facts hold again
+                for old, new in json.loads(ev[2]).get("pairs", []):
+                    tx.c.execute("UPDATE triples SET valid_to=NULL, superseded_by=NULL WHERE "
+                                 "id=? AND superseded_by=?", (old, new))
             restored = restore_event(tx.c, event_id, f"revert:{event_id}", stamp, tx.gen)
             tx.destructive = True
         return restored

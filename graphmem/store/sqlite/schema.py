@@ -35,7 +35,8 @@ CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents(
     id TEXT PRIMARY KEY, title TEXT NOT NULL, source TEXT NOT NULL, n_passages INTEGER NOT NULL,
     complete INTEGER NOT NULL, metadata TEXT NOT NULL, timestamp TEXT, created_at TEXT NOT NULL,
-    namespace TEXT NOT NULL DEFAULT '', source_key TEXT, gen INTEGER NOT NULL DEFAULT 0);
+    namespace TEXT NOT NULL DEFAULT '', source_key TEXT, gen INTEGER NOT NULL DEFAULT 0,
+    event_at TEXT);
 CREATE TABLE IF NOT EXISTS passages(
     id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL, vec_key TEXT NOT NULL,
     timestamp TEXT, created_at TEXT NOT NULL, gen INTEGER NOT NULL DEFAULT 0,
@@ -98,6 +99,8 @@ CREATE TABLE IF NOT EXISTS deletions(
 INDEXES_V2 = """
 CREATE INDEX IF NOT EXISTS doc_passages_pid ON doc_passages(passage_id);
 CREATE INDEX IF NOT EXISTS documents_source ON documents(source_key);
+CREATE INDEX IF NOT EXISTS documents_event_at ON documents(event_at);
+CREATE INDEX IF NOT EXISTS triples_superseded_by ON triples(superseded_by);
 CREATE INDEX IF NOT EXISTS mentions_eid ON mentions(entity_id);
 CREATE INDEX IF NOT EXISTS triple_sources_pid ON triple_sources(passage_id);
 CREATE INDEX IF NOT EXISTS triples_subject ON triples(subject_id);
@@ -302,6 +305,8 @@ def upgrade(directory: Path, conn: sqlite3.Connection, version: int) -> Path | N
         conn.execute("BEGIN IMMEDIATE")
         if version == 1:
             _upgrade_v1(conn)
+        if version <= 2:
+            _upgrade_v2(conn)
         conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(SCHEMA_VERSION),))
         conn.execute("COMMIT")
     except BaseException:
@@ -317,17 +322,14 @@ def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
 def _upgrade_v1(conn: sqlite3.Connection) -> None:
     """v1 -> v2: generation columns, namespaces, source keys, validity, the new tables."""
     adds = {t: ["gen INTEGER NOT NULL DEFAULT 0"] for t in _V1_GEN_TABLES}
+    _add_columns(conn, adds)  # the v2 tables below need these before their indexes
     adds["documents"] += ["namespace TEXT NOT NULL DEFAULT ''", "source_key TEXT"]
     adds["passages"] += ["namespace TEXT NOT NULL DEFAULT ''"]
     adds["triples"] += ["valid_from TEXT", "valid_to TEXT", "superseded_by TEXT"]
     adds["events"] = ["kind TEXT NOT NULL DEFAULT 'evolution'"]
     adds["llm_usage"] = ["rejected INTEGER NOT NULL DEFAULT 0"]
-    for table, cols in adds.items():
-        have = _columns(conn, table)
-        for col in cols:
-            if col.split()[0] not in have:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN {col}")
-    for stmt in (TABLES_V2 + INDEXES_V2).split(";"):
+    _add_columns(conn, adds)
+    for stmt in TABLES_V2.split(";"):
         if stmt.strip():
             conn.execute(stmt)
     gen = conn.execute("SELECT value FROM meta WHERE key='generation'").fetchone()
@@ -338,3 +340,29 @@ def _upgrade_v1(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES('generation', ?)",
                  (str(gen_value),))
     # every v1 note was created before its first event: nothing is pending
+
+
+def _add_columns(conn: sqlite3.Connection, adds: dict[str, list[str]]) -> None:
+    for table, cols in adds.items():
+        have = _columns(conn, table)
+        for col in cols:
+            if col.split()[0] not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {col}")
+
+
+def _upgrade_v2(conn: sqlite3.Connection) -> None:
+    """v2 -> v3: each document's event time (from its timestamp, else ingestion time)."""
+    from graphmem.when import event_time
+
+    _add_columns(conn, {"documents": ["event_at TEXT"]})
+    rows = conn.execute("SELECT id, timestamp, created_at FROM documents").fetchall()
+    conn.executemany("UPDATE documents SET event_at=? WHERE id=?",
+                     [(event_time(ts, created), did) for did, ts, created in rows])
+    conn.executemany("UPDATE triples SET valid_from=? WHERE id=?", [
+        (t, tid) for tid, t in conn.execute(
+            "SELECT s.triple_id, MIN(d.event_at) FROM triple_sources s JOIN doc_passages dp "
+            "ON dp.passage_id = s.passage_id JOIN documents d ON d.id = dp.doc_id "
+            "GROUP BY s.triple_id").fetchall()])
+    for stmt in INDEXES_V2.split(";"):
+        if stmt.strip():
+            conn.execute(stmt)

@@ -5,7 +5,7 @@ searches read while another thread or process writes, and the file is the whole 
 (copy it, back it up, open it anywhere). Embeddings live in it too, as float32 blobs keyed
 by text hash. Files are created private (0600, directory 0700): memories are personal.
 
-This facade owns the operations that span the four parts in one transaction: an
+This facade owns the operations that span the five parts in one transaction: an
 indexing batch, a deletion, and the consistent read retrieval builds its snapshot from.
 """
 
@@ -52,9 +52,11 @@ from graphmem.store.sqlite.schema import (
     upgrade,
     write_identity,
 )
+from graphmem.store.sqlite.timeline import SQLiteTimeline
 from graphmem.store.sqlite.vectors import SQLiteVectors, blobs_to_matrix, vec_to_blob
 from graphmem.text import cut_words
 from graphmem.types import content_id
+from graphmem.when import event_time
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +98,7 @@ class SQLiteStore(Store):
         self.graph = SQLiteGraph(self.db)
         self.vectors = SQLiteVectors(self.db)
         self.notes = SQLiteNotes(self.db)
+        self.time = SQLiteTimeline(self.db)
         self.kv = SQLiteKV(self.db)
 
     # --- opening ------------------------------------------------------------------
@@ -211,17 +214,20 @@ class SQLiteStore(Store):
             c.execute("INSERT INTO meta(key, value) VALUES('embedding_dim', ?)", (str(dim),))
         needed: set[str] = set()
         changed = 0  # rows of what retrieval reads that this batch really added
-        times = {p.id: p.timestamp for p in batch.passages}
+        doc_times = {rec.document.id: event_time(rec.document.timestamp, stamp)
+                     for rec in batch.documents}
+        times = {p.id: doc_times.get(p.doc_id) for p in batch.passages}
         for rec in batch.documents:
             d = rec.document
             key = d.metadata.get("source_key") if isinstance(d.metadata, dict) else None
             c.execute(
                 "INSERT INTO documents(id, title, source, n_passages, complete, metadata, "
-                "timestamp, created_at, namespace, source_key, gen) VALUES(?,?,?,?,?,?,?,?,?,?,?) "
-                "ON CONFLICT(id) DO UPDATE SET complete=excluded.complete, "
-                "n_passages=excluded.n_passages",
+                "timestamp, created_at, namespace, source_key, gen, event_at) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET "
+                "complete=excluded.complete, n_passages=excluded.n_passages",
                 (d.id, d.title, d.source, rec.n_passages, int(rec.complete),
-                 json.dumps(d.metadata, default=str), d.timestamp, stamp, d.namespace, key, gen))
+                 json.dumps(d.metadata, default=str), d.timestamp, stamp, d.namespace, key, gen,
+                 doc_times[d.id]))
         for p in batch.passages:
             c.execute("INSERT OR IGNORE INTO doc_passages(doc_id, idx, passage_id) VALUES(?,?,?)",
                       (p.doc_id, p.index, p.id))
