@@ -127,6 +127,12 @@ class Config:
     evolve_on_add: bool = _f(True, "Run an evolution step for every added memory.")
     evolve_on_index: bool = _f(False, "Also for every passage of a bulk index (an LLM call "
                                "each).")
+    supersede_facts: bool = _f(True, "A later memory's fact replaces an older one about the "
+                               "same subject and relation (the old one is kept with a "
+                               "valid-to); offline only for single-valued relations.")
+    time_boost: float = _f(1.0, "Extra weight of memories inside a time a question names "
+                           "(\"in May 2023\", \"last week\"), and of memories that say "
+                           "when for \"when\" questions; 0 turns it off.")
     evolution_k: int = _f(5, "Nearest notes shown to an evolution decision.")
     link_threshold: float = _f(0.8, "Offline policy: link a new note to neighbours at least "
                                "this similar.")

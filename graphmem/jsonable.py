@@ -12,7 +12,8 @@ def hit(h: Any) -> dict[str, Any]:
     """One search hit: its passage, scores, documents and why it was found."""
     return {"rank": h.rank, "passage_id": h.passage_id, "title": h.title, "text": h.text,
             "score": h.score, "dense_score": h.dense_score, "doc_ids": h.doc_ids,
-            "why": {"method": h.why.method,
+            "times": list(h.times),
+            "why": {"method": h.why.method, "time": h.why.time,
                     "seed_facts": [{"fact": f, "score": s} for f, s in h.why.seed_facts],
                     "seed_entities": [{"entity": e, "weight": s}
                                       for e, s in h.why.seed_entities],
@@ -40,6 +41,8 @@ def added(a: Any) -> dict[str, Any]:
                                         else ([o.rejected] if o.rejected else [])),
                            "guarded": o.guarded}
                           for o in a.evolution],
+            "superseded": [{"event_id": e.id, "facts": e.decision.get("judged", []),
+                            "pairs": e.decision.get("pairs", [])} for e in a.superseded],
             "skipped": a.skipped}
 
 

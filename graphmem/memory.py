@@ -24,18 +24,21 @@ from graphmem.config import Config
 from graphmem.embeddings import Embedder, load_embedder
 from graphmem.errors import InputError
 from graphmem.evolution import Added, Evolver
+from graphmem.evolution.supersede import Superseder
 from graphmem.indexing import make_extractor
 from graphmem.indexing.extractor import Extractor
 from graphmem.indexing.ingest import read_items, read_source
 from graphmem.indexing.openie import read_openie
 from graphmem.indexing.pipeline import Indexer, Progress
 from graphmem.llm.client import LLMClient
+from graphmem.retrieval import temporal
 from graphmem.retrieval.filter import FactFilter
 from graphmem.retrieval.reader import Answer, answer_question
 from graphmem.retrieval.recipes import Recipe, get_recipe
 from graphmem.retrieval.retriever import Ranked, Retriever, Scope, Walk, single_threaded_blas
 from graphmem.retrieval.snapcache import SnapshotCache
 from graphmem.retrieval.snapshot import Snapshot, SnapshotManager
+from graphmem.retrieval.temporal import TimeFilter
 from graphmem.store import Store, open_store
 from graphmem.store.base import NotFound
 from graphmem.store.records import DeleteReport
@@ -253,10 +256,13 @@ class Memory:
             report = self._indexer(self.extractor, None).run(
                 read_items([doc]), note_metadata={doc.id: dict(metadata or {})}, evolve=evolve)
             ids = self.store.graph.passage_ids(doc.id)
+            superseded = (Superseder(self.store, self.llm).run(ids)
+                          if self.config.supersede_facts else [])
             outcomes = [self.evolver.evolve(p) for p in report.new_passage_ids] if evolve else []
             notes = self.store.notes.get(ids)
         return Added(doc_id=doc.id, notes=[notes[i] for i in ids if i in notes],
-                     evolution=outcomes, skipped=[p.reason for p in report.problems])
+                     evolution=outcomes, skipped=[p.reason for p in report.problems],
+                     superseded=superseded)
 
     # --- notes and history ---------------------------------------------------------
     def note(self, note_id: str) -> Note:
@@ -293,7 +299,8 @@ class Memory:
     # --- retrieval ----------------------------------------------------------------
     def search(self, query: str, k: int = 5, recipe: str | Recipe | None = None,
                explain: bool = True, namespace: str = "",
-               filters: dict[str, Any] | None = None) -> list[Hit]:
+               filters: dict[str, Any] | None = None, as_of: Any = None, since: Any = None,
+               until: Any = None) -> list[Hit]:
         """The ``k`` passages most relevant to ``query``, best first, each with why.
 
         ``recipe`` picks the method (``hybrid``, ``hipporag2``, ``dense`` or a
@@ -301,12 +308,19 @@ class Memory:
         ``namespace`` limits the search to one namespace's memories (``"*"``: all of
         them); ``filters`` to some of them: ``{"tags": [...], "doc_id": ..., "source":
         ..., "metadata": {key: value}}`` (all given conditions must hold).
+
+        Time: ``since`` / ``until`` keep memories whose event time is in that window,
+        ``as_of`` what had happened by then and the facts that were true then (dates as
+        ``2023-05-08``, ``May 2023``, ISO times...; see ``retrieval/temporal.py``). A time
+        the query itself names ("in June", "last week") moves matching memories up.
         """
-        return self.search_many([query], k, recipe, explain, namespace, filters)[0]
+        return self.search_many([query], k, recipe, explain, namespace, filters, as_of, since,
+                                until)[0]
 
     def search_many(self, queries: list[str], k: int = 5, recipe: str | Recipe | None = None,
                     explain: bool = True, namespace: str = "",
-                    filters: dict[str, Any] | None = None) -> list[list[Hit]]:
+                    filters: dict[str, Any] | None = None, as_of: Any = None,
+                    since: Any = None, until: Any = None) -> list[list[Hit]]:
         """Search several queries at once: one embedding call and one batched walk."""
         queries = list(queries)
         for q in queries:
@@ -314,21 +328,33 @@ class Memory:
                 raise InputError("a search needs a non-empty query")
         if k < 1:
             raise InputError(f"k must be at least 1, got {k}")
-        ranked = self.retriever.search_many(queries, k, self._recipe(recipe), explain,
-                                            damping=self.config.damping,
-                                            scope=self._scope(namespace, filters))
-        return [self._hits(r) for r in ranked]
+        tf = TimeFilter.of(as_of, since, until)
+        scope = self._scope(namespace, filters, tf)
+        plans = temporal.plans(queries, self.store, self.retriever, scope.namespace, tf,
+                               self.config.time_boost)
+        n = max(4 * k, temporal.CANDIDATES) if any(p.active for p in plans) else k
+        ranked = self.retriever.search_many(queries, n, self._recipe(recipe), explain,
+                                            damping=self.config.damping, scope=scope)
+        hits = [self._hits(r) for r in ranked]
+        return [temporal.rerank(h, p, {x.passage_id: x.times for x in h},
+                                self.config.time_boost, k) for h, p in zip(hits, plans,
+                                                                           strict=True)]
 
     def walk(self, query: str, k: int = 5, recipe: str | Recipe | None = None) -> Walk:
         """A query's whole walk: PPR mass on every node, seeds and ranking (for exploring)."""
         return self.retriever.walk(query, k, self._recipe(recipe), damping=self.config.damping)
 
-    def _scope(self, namespace: str | None, filters: dict[str, Any] | None) -> Scope:
+    def _scope(self, namespace: str | None, filters: dict[str, Any] | None,
+               tf: TimeFilter | None = None) -> Scope:
         from graphmem.retrieval.scope import passages_matching
 
         ns = None if namespace == "*" else (namespace or "")
         ids = passages_matching(self.store, filters, ns) if filters else None
-        return Scope(ns, frozenset(ids) if ids is not None else None)
+        if tf is not None:
+            in_time = self.store.time.passages_in_window(tf.since, tf.end, ns)
+            ids = in_time if ids is None else ids & in_time
+        return Scope(ns, frozenset(ids) if ids is not None else None,
+                     facts_at=tf.as_of if tf else None)
 
     def _recipe(self, recipe: str | Recipe | None) -> Recipe:
         """The recipe asked for (or the configured one), with the configured fact count."""
@@ -336,7 +362,8 @@ class Memory:
 
     def ask(self, question: str, k: int = 5, multi_hop: bool = False,
             max_steps: int = 3, recipe: str | Recipe | None = None, namespace: str = "",
-            filters: dict[str, Any] | None = None) -> Answer:
+            filters: dict[str, Any] | None = None, as_of: Any = None, since: Any = None,
+            until: Any = None) -> Answer:
         """Answer from the memory: the answer, the passages it cites, and the trace.
 
         With ``multi_hop`` the model reasons step by step, retrieving again after each
@@ -345,12 +372,14 @@ class Memory:
         """
         if not isinstance(question, str) or not question.strip():
             raise InputError("a question needs some text")
+        TimeFilter.of(as_of, since, until)  # a bad time is refused before any LLM call
         return answer_question(question, lambda q, n: self.search(
-            q, n, recipe, namespace=namespace, filters=filters), self.llm, k, multi_hop,
-            max_steps)
+            q, n, recipe, namespace=namespace, filters=filters, as_of=as_of, since=since,
+            until=until), self.llm, k, multi_hop, max_steps)
 
     def _hits(self, ranked: list[Ranked]) -> list[Hit]:
         passages, docs = self.store.graph.passages_and_documents(r.passage_id for r in ranked)
+        times = self.store.time.passage_times(r.passage_id for r in ranked) if ranked else {}
         out = []
         for r in ranked:
             p = passages.get(r.passage_id)
@@ -358,7 +387,7 @@ class Memory:
                 continue
             out.append(Hit(passage_id=r.passage_id, title=p.title, text=p.text, score=r.score,
                            rank=len(out) + 1, doc_ids=docs.get(r.passage_id, []),
-                           dense_score=r.dense, why=r.why))
+                           dense_score=r.dense, why=r.why, times=times.get(r.passage_id, [])))
         return out
 
     # --- inspection ---------------------------------------------------------------

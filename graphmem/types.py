@@ -256,6 +256,8 @@ class Explanation:
     path: list[str] = field(default_factory=list)
     """Node labels from a seed to the passage, strongest path first."""
     method: str = "dense"
+    time: str = ""
+    """Why time moved it up ("in the question's time (in June)", "says when"), if it did."""
 
 
 @dataclass
@@ -270,3 +272,5 @@ class Hit:
     doc_ids: list[str] = field(default_factory=list)
     dense_score: float = 0.0
     why: Explanation = field(default_factory=Explanation)
+    times: list[str] = field(default_factory=list)
+    """When it happened: the event time of each document that says it, earliest first."""

@@ -104,9 +104,10 @@ def period(value: Any) -> Window | None:
                   a + timedelta(minutes=1))
 
 
-def event_time(timestamp: Any, fallback: str) -> str:
-    """A memory's event time: the start of the period its timestamp names, else
-    ``fallback`` (its ingestion time)."""
+def event_time(timestamp: Any, fallback: str | None) -> str | None:
+    """When something happened: the start of the period its timestamp names, else
+    ``fallback`` (a memory added without a time happened when it was added; a document
+    without a date has no event time, and time windows use its ingestion time)."""
     p = period(timestamp)
     return iso(p.start) if p is not None and p.start is not None else fallback
 

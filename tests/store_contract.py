@@ -436,8 +436,9 @@ class TimelineContract:
         may = Document("", "Bob works at Google.", timestamp="1:56 pm on 8 May, 2023")
         june = Document("", "Bob works at Microsoft.", timestamp="2023-06-20")
         again = Document("", "Bob works at Google.", timestamp="2023-07-01")  # same passage
-        untimed = Document("", "Bob likes tea.")
-        for d in (may, june, again, untimed):
+        untimed = Document("", "Bob likes tea.")  # a document with no date
+        added = Document("", "Bob likes coffee.", source="add")  # a memory added now
+        for d in (may, june, again, untimed, added):
             store.write_batch(batch_for(d, [d.text], []))
         pid = store.graph.passage_ids(may.id)[0]
         assert store.graph.passage_ids(again.id) == [pid]
@@ -449,10 +450,14 @@ class TimelineContract:
         assert store.time.passages_in_window("2023-06-01T00:00:00", "2023-07-02T00:00:00") \
             == {june_pid, pid}
         assert pid in store.time.passages_in_window(None, "2023-06-01T00:00:00")
-        # no timestamp: the ingestion time is the event time (now, after every 2023 date)
+        # an undated document has no event time, but windows see it at its ingestion
+        # time; a memory added without a time happened when it was added
         tea = store.graph.passage_ids(untimed.id)[0]
-        assert store.time.passages_in_window("2024-01-01T00:00:00", None) == {tea}
-        assert store.time.latest_event() == store.time.passage_times([tea])[tea][0]
+        coffee = store.graph.passage_ids(added.id)[0]
+        assert store.time.passages_in_window("2024-01-01T00:00:00", None) == {tea, coffee}
+        assert store.time.passage_times([tea, coffee]).keys() == {coffee}
+        assert store.time.latest_event() == store.time.passage_times([coffee])[coffee][0]
+        assert store.time.latest_event() > "2024"
         assert store.time.passages_in_window(None, None, namespace="other") == set()
 
     def test_supersession_keeps_the_old_fact_with_a_valid_to(self, store):

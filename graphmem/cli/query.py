@@ -28,6 +28,13 @@ TagOpt = Annotated[list[str] | None, typer.Option(
 DocOpt = Annotated[str | None, typer.Option("--doc", help="Only this document's passages.")]
 SourceOpt = Annotated[str | None, typer.Option(
     "--source", help="Only documents whose source (path) contains this.")]
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", help="What had happened by then, and the facts true then (e.g. 2023-05-08, "
+    "'May 2023').")]
+SinceOpt = Annotated[str | None, typer.Option(
+    "--since", help="Only memories from this time on (start of the period named).")]
+UntilOpt = Annotated[str | None, typer.Option(
+    "--until", help="Only memories up to this time (end of the period named).")]
 
 
 def filters_of(tag: list[str] | None, doc: str | None, source: str | None) -> dict | None:
@@ -52,12 +59,16 @@ def search(
     tag: TagOpt = None,
     doc: DocOpt = None,
     source: SourceOpt = None,
+    as_of: AsOfOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Retrieve the passages most relevant to a query, with why each was found."""
     mem = open_memory(store)
     hits = mem.search(query, k=k, recipe=recipe, namespace=namespace,
-                      filters=filters_of(tag, doc, source))
+                      filters=filters_of(tag, doc, source), as_of=as_of, since=since,
+                      until=until)
     if as_json:
         emit_json([jsonable.hit(h) for h in hits])
         return
@@ -65,9 +76,12 @@ def search(
         console.print("[yellow]The memory is empty: index something first.[/yellow]")
         return
     for h in hits:
+        when = f", {h.times[0][:16].replace('T', ' ')}" if h.times else ""
         console.rule(text(f"#{h.rank}  {h.title or h.passage_id}  ") + text(
-            f"(score {h.score:.4f}, dense {h.dense_score:.3f}, {h.why.method})", "dim"))
+            f"(score {h.score:.4f}, dense {h.dense_score:.3f}, {h.why.method}{when})", "dim"))
         console.print(text(cut_words(h.text, 600)))
+        if h.why.time:
+            console.print(text("time: ", "cyan") + text(h.why.time))
         if h.why.seed_facts:
             console.print(text("seed facts: ", "cyan") + text("; ".join(
                 f"{f} ({s:.2f})" for f, s in h.why.seed_facts[:3])))
@@ -92,12 +106,16 @@ def ask(
     tag: TagOpt = None,
     doc: DocOpt = None,
     source: SourceOpt = None,
+    as_of: AsOfOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Answer a question from the memory, citing the passages used."""
     mem = open_memory(store)
     ans = mem.ask(question, k=k, multi_hop=multi_hop, max_steps=steps, recipe=recipe,
-                  namespace=namespace, filters=filters_of(tag, doc, source))
+                  namespace=namespace, filters=filters_of(tag, doc, source), as_of=as_of,
+                  since=since, until=until)
     if as_json:
         emit_json(jsonable.answer(ans))
         return

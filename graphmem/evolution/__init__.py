@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from graphmem.evolution.engine import Evolver, Outcome
-from graphmem.types import Note
+from graphmem.types import EvolutionEvent, Note
 
 
 @dataclass
@@ -16,6 +16,8 @@ class Added:
     notes: list[Note] = field(default_factory=list)
     evolution: list[Outcome] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    superseded: list[EvolutionEvent] = field(default_factory=list)
+    """Supersession events: older facts this memory's facts replaced (kept, with valid-to)."""
 
 
 __all__ = ["Added", "Evolver", "Outcome"]

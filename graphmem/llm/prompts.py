@@ -152,3 +152,22 @@ def step_prompt(question: str, passages: list[tuple[str, str]], thoughts: list[s
              "missing.\nAnswer: not yet"},
             {"role": "user", "content": _reader_turn(question, passages,
                                                      f"Reasoning so far:\n{so_far}\n\n")}]
+
+
+SUPERSEDE_SCHEMA = {
+    "type": "object",
+    "properties": {"replaced": {"type": "boolean"}, "why": {"type": "string"}},
+    "required": ["replaced"],
+}
+
+
+def supersede_prompt(older: str, newer: str) -> Messages:
+    """Does a newer fact mean an older one about the same subject no longer holds?"""
+    return [{"role": "system", "content": "You keep a memory's facts up to date. You answer "
+             "with one JSON object and nothing else. " + DATA_RULE},
+            {"role": "user", "content": (
+                f"Older fact:\n{fence(older)}\n\nNewer fact, learned later:\n{fence(newer)}\n\n"
+                "Does the newer fact mean the older one is no longer true (the same thing "
+                "changed, e.g. a new employer or a new home)? Facts that can both be true "
+                '(two hobbies, two friends) do not replace each other. Return {"replaced": '
+                'true or false, "why": "one short sentence"}.')}]

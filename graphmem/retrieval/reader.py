@@ -26,6 +26,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from graphmem.llm import prompts
 from graphmem.llm.client import LLMClient
@@ -142,7 +143,18 @@ def answer_question(question: str, search: Search, client: LLMClient | None, k: 
 
 
 def _shown(hits: list[Hit]) -> list[tuple[str, str]]:
-    return [(h.title, h.text) for h in hits]
+    """What the reader sees of each hit: its title, and when it happened if it was dated
+    (so "yesterday" in a memory can be turned into a date)."""
+    return [(_dated(h), h.text) for h in hits]
+
+
+def _dated(h: Hit) -> str:
+    if not h.times:
+        return h.title
+    day = datetime.fromisoformat(h.times[0])
+    when = f"{day.day} {day:%B %Y}" + (f", {day:%H:%M}" if (day.hour, day.minute) != (0, 0)
+                                       else "")
+    return f"{h.title} ({when})" if h.title else f"({when})"
 
 
 def _refs(hits: list[Hit]) -> list[str]:

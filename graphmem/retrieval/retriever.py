@@ -53,6 +53,8 @@ class Scope:
 
     namespace: str | None = ""
     passage_ids: frozenset[str] | None = None
+    facts_at: str | None = None
+    """Seed only with facts valid at this time (``as_of``); None: facts still valid."""
 
     def mask(self, snap: Snapshot) -> np.ndarray | None:
         mask = None if self.namespace is None else snap.namespace_mask(self.namespace)
@@ -121,6 +123,14 @@ def _entities_seen_by(g: GraphIndex, allowed: np.ndarray) -> np.ndarray:
     out = np.zeros(g.n_nodes, dtype=bool)
     out[rows[hit]] = True
     return out
+
+
+def _valid_at(validity: tuple[str | None, str | None], at: str | None) -> bool:
+    """Was a fact true at ``at`` (an exclusive bound: changes on the day asked count)?"""
+    valid_from, valid_to = validity
+    if at is None:
+        return valid_to is None
+    return (valid_from is None or valid_from < at) and (valid_to is None or valid_to >= at)
 
 
 def _minmax(x: np.ndarray) -> np.ndarray:
@@ -198,7 +208,8 @@ class Retriever:
         fuzzy = list(dict.fromkeys(s for ss in spans for s in ss if s not in g.entity_nodes))
         span_vec = dict(zip(fuzzy, self.embedder.embed_queries(fuzzy), strict=True)) \
             if fuzzy else {}
-        seeds = [self._seeds(snap, g, q, qv[i], spans[i], span_vec, recipe, allowed)
+        at = scope.facts_at if scope is not None else None
+        seeds = [self._seeds(snap, g, q, qv[i], spans[i], span_vec, recipe, allowed, at)
                  for i, q in enumerate(queries)]
         if allowed is not None:  # seed only entities that passages in scope mention
             visible = _entities_seen_by(g, allowed)
@@ -258,7 +269,7 @@ class Retriever:
     # --- seeds and restart vector ---------------------------------------------------
     def _seeds(self, snap: Snapshot, g: GraphIndex, query: str, qvec: np.ndarray,
                spans: list[str], span_vec: dict[str, np.ndarray], recipe: Recipe,
-               allowed: np.ndarray | None = None) -> _Seeds:
+               allowed: np.ndarray | None = None, at: str | None = None) -> _Seeds:
         ents: dict[int, float] = {}
         df = g.entity_doc_freq
         if recipe.link_query_entities:
@@ -279,17 +290,18 @@ class Retriever:
                     ents[node] = 1.0 / df[node - g.n_passages]
         facts: list[tuple[str, float]] = []
         if recipe.facts == "always" or (recipe.facts == "fallback" and not ents):
-            fact_ents, facts = self._fact_seeds(snap, g, query, qvec, recipe, allowed)
+            fact_ents, facts = self._fact_seeds(snap, g, query, qvec, recipe, allowed, at)
             for node, w in fact_ents.items():
                 ents[node] = ents.get(node, 0.0) + w
         return _Seeds(ents, facts)
 
     def _fact_seeds(self, snap: Snapshot, g: GraphIndex, query: str, qvec: np.ndarray,
-                    recipe: Recipe, allowed: np.ndarray | None = None
+                    recipe: Recipe, allowed: np.ndarray | None = None, at: str | None = None
                     ) -> tuple[dict[int, float], list[tuple[str, float]]]:
         """HippoRAG 2 fact seeding: top facts' entities, weighted by score / doc freq.
 
-        With a fact filter (an LLM), only the facts it keeps seed the walk.
+        Only facts valid at ``at`` (default: not superseded) and, with a scope, stated by
+        a passage in it. With a fact filter (an LLM), only the facts it keeps seed the walk.
         """
         if not len(snap.facts):
             return {}, []
@@ -299,16 +311,17 @@ class Retriever:
             raw[rows[0]] = scores[0]
         else:
             raw = snap.facts.matrix @ qvec
-        norm = _minmax(raw)
-        if allowed is None:
-            top = top_k(raw, recipe.top_facts)
-        else:  # only facts some passage in scope states (their text is shown as "why")
-            cand = top_k(raw, recipe.top_facts * 8)
-            sources = self.snapshots.store.graph.fact_passages(g.fact_ids[int(f)] for f in cand)
-            ok = [f for f in cand if any(
+        norm = np.maximum(_minmax(raw), 1e-3)  # the lowest-scoring fact still counts
+        store = self.snapshots.store
+        cand = [int(f) for f in top_k(raw, recipe.top_facts * 8)]
+        if allowed is not None:  # only facts some passage in scope states (shown as "why")
+            sources = store.graph.fact_passages(g.fact_ids[f] for f in cand)
+            cand = [f for f in cand if any(
                 (r := snap.passages.row(p)) is not None and allowed[r]
-                for p in sources.get(g.fact_ids[int(f)], []))]
-            top = np.array(ok[:recipe.top_facts], dtype=np.int64)
+                for p in sources.get(g.fact_ids[f], []))]
+        validity = store.time.fact_validity(g.fact_ids[f] for f in cand)
+        cand = [f for f in cand if _valid_at(validity.get(g.fact_ids[f], (None, None)), at)]
+        top = np.array(cand[:recipe.top_facts], dtype=np.int64)
         if self.fact_filter is not None:
             sources = self.snapshots.store.graph.fact_passages(g.fact_ids[int(f)] for f in top)
             refs = [p for ps in sources.values() for p in ps]  # forgotten with their passages

@@ -37,26 +37,34 @@ def create_server(memory: Any) -> Any:
 
     @server.tool()
     def search(query: str, k: int = 5, recipe: str | None = None, namespace: str = "",
-               tags: list[str] | None = None, doc_id: str | None = None) -> str:
+               tags: list[str] | None = None, doc_id: str | None = None,
+               as_of: str | None = None, since: str | None = None,
+               until: str | None = None) -> str:
         """Find the k passages of the memory most relevant to `query`, best first.
 
-        Each hit has passage_id, title, text, score and `why` (the seed entities/facts
-        and the graph path that led to it). `recipe`: hybrid (default), hipporag2 or
-        dense. `namespace` limits the search to one user's or agent's memories ('*' for
-        all); `tags` / `doc_id` narrow it further.
+        Each hit has passage_id, title, text, score, `times` (when it happened) and `why`
+        (the seed entities/facts and the graph path that led to it). `recipe`: hybrid
+        (default), hipporag2 or dense. `namespace` limits the search to one user's or
+        agent's memories ('*' for all); `tags` / `doc_id` narrow it further; `since` /
+        `until` keep memories in a time window and `as_of` what was known and true then
+        (dates like 2023-05-08 or 'May 2023').
         """
         filters = {k2: v for k2, v in (("tags", tags), ("doc_id", doc_id)) if v} or None
-        return call(service.search, query, k, recipe, namespace, filters)
+        return call(service.search, query, k, recipe, namespace, filters, as_of, since, until)
 
     @server.tool()
-    def ask(question: str, multi_hop: bool = False, k: int = 5, namespace: str = "") -> str:
+    def ask(question: str, multi_hop: bool = False, k: int = 5, namespace: str = "",
+            as_of: str | None = None, since: str | None = None,
+            until: str | None = None) -> str:
         """Answer `question` from the memory with an LLM, citing the passages used.
 
         With `multi_hop` the model reasons step by step and retrieves again after each
-        step. Without an LLM configured, `answer` is null and the evidence passages are
-        returned with a message saying so.
+        step. `as_of` / `since` / `until` limit it in time as for `search`. Without an
+        LLM configured, `answer` is null and the evidence passages are returned with a
+        message saying so.
         """
-        return call(service.ask, question, k, multi_hop, None, namespace, None)
+        return call(service.ask, question, k, multi_hop, None, namespace, None, as_of, since,
+                    until)
 
     @server.tool()
     def add_memory(text: str, timestamp: str | None = None,

@@ -82,18 +82,22 @@ class Service:
 
     @guarded
     def search(self, query: str, k: int = 5, recipe: str | None = None, namespace: str = "",
-               filters: dict[str, Any] | None = None) -> dict[str, Any]:
+               filters: dict[str, Any] | None = None, as_of: str | None = None,
+               since: str | None = None, until: str | None = None) -> dict[str, Any]:
         hits = self.memory.search(_text(query, "query", 10_000), k=_k(k), recipe=recipe,
-                                  namespace=namespace or "", filters=filters or None)
+                                  namespace=namespace or "", filters=filters or None,
+                                  as_of=as_of, since=since, until=until)
         return {"query": query, "hits": [jsonable.hit(h) for h in hits]}
 
     @guarded
     def ask(self, question: str, k: int = 5, multi_hop: bool = False,
             recipe: str | None = None, namespace: str = "",
-            filters: dict[str, Any] | None = None) -> dict[str, Any]:
+            filters: dict[str, Any] | None = None, as_of: str | None = None,
+            since: str | None = None, until: str | None = None) -> dict[str, Any]:
         ans = self.memory.ask(_text(question, "question", 10_000), k=_k(k),
                               multi_hop=bool(multi_hop), recipe=recipe,
-                              namespace=namespace or "", filters=filters or None)
+                              namespace=namespace or "", filters=filters or None,
+                              as_of=as_of, since=since, until=until)
         return jsonable.answer(ans)
 
     @guarded

@@ -25,6 +25,9 @@ class SearchIn(BaseModel):
     namespace: str = Field("", description="Whose memory ('*': every namespace).")
     filters: dict[str, Any] | None = Field(
         None, description="tags, doc_id, source, metadata (all must hold).")
+    as_of: str | None = Field(None, description="What had happened by then (e.g. 2023-05-08).")
+    since: str | None = Field(None, description="Only memories from this time on.")
+    until: str | None = Field(None, description="Only memories up to this time.")
 
 class AskIn(BaseModel):
     question: str
@@ -33,6 +36,9 @@ class AskIn(BaseModel):
     recipe: str | None = None
     namespace: str = ""
     filters: dict[str, Any] | None = None
+    as_of: str | None = None
+    since: str | None = None
+    until: str | None = None
 
 class MemoryIn(BaseModel):
     text: str = Field(..., description="The memory (a chat turn, an observation).")
@@ -70,12 +76,13 @@ def create_app(memory: Any, token: str | None = None, max_bytes: int = 4 * 1024 
 
     @app.post("/v1/search")
     def search(body: SearchIn) -> dict[str, Any]:
-        return service.search(body.query, body.k, body.recipe, body.namespace, body.filters)
+        return service.search(body.query, body.k, body.recipe, body.namespace, body.filters,
+                              body.as_of, body.since, body.until)
 
     @app.post("/v1/ask")
     def ask(body: AskIn) -> dict[str, Any]:
         return service.ask(body.question, body.k, body.multi_hop, body.recipe, body.namespace,
-                           body.filters)
+                           body.filters, body.as_of, body.since, body.until)
 
     @app.post("/v1/memories", status_code=201)
     def add_memory(body: MemoryIn) -> dict[str, Any]:

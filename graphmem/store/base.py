@@ -10,8 +10,9 @@
 A :class:`Store` holds one of each (``store.graph``, ``store.vectors``, ``store.notes``,
 ``store.time``, ``store.kv``) plus the operations that must span them atomically:
 ``write_batch`` (an indexing step), ``delete_document`` and ``read_delta`` (what retrieval
-reads, in one consistent read). Each interface has a contract suite in ``tests/store_contract.py`` and every
-backend runs every suite, as scikit-learn estimators pass ``check_estimator``.
+reads, in one consistent read). Each interface has a contract suite in
+``tests/store_contract.py`` and every backend runs every suite, as scikit-learn estimators
+pass ``check_estimator``.
 
 Where the LLM cache lives: with the rest of the memory, in the same backend. On a Bolt
 server that means every process and machine sharing the memory shares what the LLM was
@@ -192,8 +193,10 @@ class TimelineStore(ABC):
     """Event times of memories and the validity of facts.
 
     Times are the naive-UTC ISO strings of :mod:`graphmem.when` (they sort as text). A
-    document's event time is the start of the period its timestamp names, else its
-    ingestion time; a passage shared by several documents has each of their times. A
+    document's event time is the start of the period its timestamp names; a memory added
+    without one happened when it was added; a document indexed without a date has none
+    (windows then use its ingestion time). A passage shared by several documents has each
+    of their times. A
     fact is valid from its first source's event time until a newer fact supersedes it;
     superseded facts are kept (``valid_to`` set) and their supersession is an event.
     """
@@ -201,11 +204,12 @@ class TimelineStore(ABC):
     @abstractmethod
     def passages_in_window(self, start: str | None, end: str | None,
                            namespace: str | None = None) -> set[str]:
-        """Passages with a document whose event time is in ``[start, end)``."""
+        """Passages with a document whose event (else ingestion) time is in
+        ``[start, end)``."""
 
     @abstractmethod
     def passage_times(self, ids: Iterable[str]) -> dict[str, list[str]]:
-        """The event times of each passage's documents, earliest first."""
+        """The event times of each passage's dated documents, earliest first."""
 
     @abstractmethod
     def latest_event(self, namespace: str | None = None) -> str | None:

@@ -88,8 +88,10 @@ def _upgrade_v2(db: Bolt) -> None:
     from graphmem.when import event_time
 
     ensure_schema(db)
-    docs = db.q("MATCH (d:Document) RETURN d.id AS id, d.timestamp AS ts, d.created_at AS c")
-    rows = [{"id": d["id"], "t": event_time(d["ts"], d["c"] or now())} for d in docs]
+    docs = db.q("MATCH (d:Document) RETURN d.id AS id, d.timestamp AS ts, d.created_at AS c, "
+                "d.source AS src")
+    rows = [{"id": d["id"], "t": event_time(d["ts"], d["c"] if d["src"] == "add" else None)}
+            for d in docs]
 
     def fn(t: Tx) -> None:
         t.run("UNWIND $rows AS r MATCH (d:Document {id: r.id}) SET d.event_at = r.t", rows=rows)

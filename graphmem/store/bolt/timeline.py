@@ -33,11 +33,11 @@ class BoltTimeline(TimelineStore):
 
     def passages_in_window(self, start: str | None, end: str | None,
                            namespace: str | None = None) -> set[str]:
-        where = ["d.event_at IS NOT NULL"]
+        where = ["true"]
         if start is not None:
-            where.append("d.event_at >= $start")
+            where.append("coalesce(d.event_at, d.created_at) >= $start")
         if end is not None:
-            where.append("d.event_at < $end")
+            where.append("coalesce(d.event_at, d.created_at) < $end")
         if namespace is not None:
             where.append("d.namespace = $ns")
         rows = self.db.q("MATCH (d:Document)-[:HAS]->(p:Passage) WHERE " + " AND ".join(where)
@@ -74,8 +74,6 @@ class BoltTimeline(TimelineStore):
                                 ids=list(dict.fromkeys(subject_ids))))
 
     def supersede(self, pairs: list[tuple[str, str]], event: EvolutionEvent) -> None:
-        if not pairs:
-            return
         stamp = now()
 
         def fn(t: Tx) -> None:

@@ -48,7 +48,8 @@ def write_batch(t: Tx, batch: WriteBatch) -> BatchResult:
         return encode(v) if v is not None else None
 
     needed: dict[str, str] = {}  # vector key -> what needs it (for the missing check)
-    doc_times = {rec.document.id: event_time(rec.document.timestamp, stamp)
+    doc_times = {rec.document.id: event_time(rec.document.timestamp, stamp if
+                                             rec.document.source == "add" else None)
                  for rec in batch.documents}
     t.run("UNWIND $rows AS r MERGE (d:Document {id: r.id}) ON CREATE SET d += r.props, "
           "d.gen = $gen, d.seq = r.seq SET d.complete = r.complete, d.n_passages = r.n",
@@ -61,7 +62,7 @@ def write_batch(t: Tx, batch: WriteBatch) -> BatchResult:
                               "event_at": doc_times[rec.document.id],
                               "source_key": rec.document.metadata.get("source_key")}}
                          for rec in batch.documents])
-    times = {p.id: doc_times.get(p.doc_id) for p in batch.passages}
+    times = {p.id: doc_times.get(p.doc_id) or stamp for p in batch.passages}
     prows = []
     for p in {p.id: p for p in batch.passages}.values():
         key = text_hash(p.embed_text)

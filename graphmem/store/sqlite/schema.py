@@ -355,12 +355,14 @@ def _upgrade_v2(conn: sqlite3.Connection) -> None:
     from graphmem.when import event_time
 
     _add_columns(conn, {"documents": ["event_at TEXT"]})
-    rows = conn.execute("SELECT id, timestamp, created_at FROM documents").fetchall()
-    conn.executemany("UPDATE documents SET event_at=? WHERE id=?",
-                     [(event_time(ts, created), did) for did, ts, created in rows])
+    rows = conn.execute("SELECT id, timestamp, created_at, source FROM documents").fetchall()
+    conn.executemany("UPDATE documents SET event_at=? WHERE id=?", [
+        (event_time(ts, created if source == "add" else None), did)
+        for did, ts, created, source in rows])
     conn.executemany("UPDATE triples SET valid_from=? WHERE id=?", [
         (t, tid) for tid, t in conn.execute(
-            "SELECT s.triple_id, MIN(d.event_at) FROM triple_sources s JOIN doc_passages dp "
+            "SELECT s.triple_id, MIN(COALESCE(d.event_at, d.created_at)) FROM triple_sources s "
+            "JOIN doc_passages dp "
             "ON dp.passage_id = s.passage_id JOIN documents d ON d.id = dp.doc_id "
             "GROUP BY s.triple_id").fetchall()])
     for stmt in INDEXES_V2.split(";"):

@@ -214,9 +214,10 @@ class SQLiteStore(Store):
             c.execute("INSERT INTO meta(key, value) VALUES('embedding_dim', ?)", (str(dim),))
         needed: set[str] = set()
         changed = 0  # rows of what retrieval reads that this batch really added
-        doc_times = {rec.document.id: event_time(rec.document.timestamp, stamp)
+        doc_times = {rec.document.id: event_time(rec.document.timestamp, stamp if
+                                                 rec.document.source == "add" else None)
                      for rec in batch.documents}
-        times = {p.id: doc_times.get(p.doc_id) for p in batch.passages}
+        times = {p.id: doc_times.get(p.doc_id) or stamp for p in batch.passages}
         for rec in batch.documents:
             d = rec.document
             key = d.metadata.get("source_key") if isinstance(d.metadata, dict) else None

@@ -1,7 +1,8 @@
 """The SQLite timeline: documents' event times and facts' validity (see ``TimelineStore``).
 
 Event times sit on ``documents.event_at`` (indexed), not on passages: a passage is stored
-once however often it is said, but each saying has its own time.
+once however often it is said, but each saying has its own time. A document without one
+(indexed with no date) falls in a time window by its ingestion time.
 """
 
 from __future__ import annotations
@@ -32,10 +33,10 @@ class SQLiteTimeline(TimelineStore):
                            namespace: str | None = None) -> set[str]:
         where, params = [], []
         if start is not None:
-            where.append("d.event_at >= ?")
+            where.append("COALESCE(d.event_at, d.created_at) >= ?")
             params.append(start)
         if end is not None:
-            where.append("d.event_at < ?")
+            where.append("COALESCE(d.event_at, d.created_at) < ?")
             params.append(end)
         if namespace is not None:
             where.append("d.namespace = ?")
@@ -78,8 +79,6 @@ class SQLiteTimeline(TimelineStore):
             subject_ids)]
 
     def supersede(self, pairs: list[tuple[str, str]], event: EvolutionEvent) -> None:
-        if not pairs:
-            return
         stamp = now()
         with self.db.write() as tx:
             c = tx.c
