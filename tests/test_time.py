@@ -114,7 +114,8 @@ def test_newer_fact_supersedes_older_one(make_memory):
     old, new = facts["bob works at google"], facts["bob works at microsoft"]
     assert (old.valid_from, old.valid_to) == ("2023-05-08T00:00:00", "2023-06-20T00:00:00")
     assert new.valid_to is None  # the old fact is kept, with its end: history
-    assert mem.add("Bob likes coffee.", timestamp="2023-07-01").superseded == []  # not single-valued
+    coffee = mem.add("Bob likes coffee.", timestamp="2023-07-01")
+    assert coffee.superseded == []  # liking is not single-valued
     assert mem.store.notes.events(added.notes[0].id)[0].kind == "supersede"
     # an older memory arriving late is closed by the newer fact already there
     late = mem.add("Bob works at IBM.", timestamp="2022-01-01")
