@@ -47,7 +47,8 @@ def iso(t: datetime) -> str:
 
 
 def from_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+    """A stored time as naive UTC (older stores may hold offset-aware ones)."""
+    return _naive_utc(datetime.fromisoformat(text))
 
 
 def _naive_utc(t: datetime) -> datetime:
@@ -109,7 +110,9 @@ def event_time(timestamp: Any, fallback: str | None) -> str | None:
     ``fallback`` (a memory added without a time happened when it was added; a document
     without a date has no event time, and time windows use its ingestion time)."""
     p = period(timestamp)
-    return iso(p.start) if p is not None and p.start is not None else fallback
+    if p is None or p.start is None:
+        p = period(fallback)  # ingestion stamps are offset-aware: store them naive UTC
+    return iso(p.start) if p is not None and p.start is not None else None
 
 
 def bound(value: Any, name: str, end: bool) -> str | None:

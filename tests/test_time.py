@@ -76,6 +76,19 @@ def test_repeated_memory_keeps_each_time(make_memory):
     assert mem.search("see you soon", k=1, since="2023-08") == []
 
 
+def test_memory_without_a_time_mixes_with_dated_ones(make_memory):
+    """A memory added without a timestamp happened when it was added; its time is stored
+    in the same naive-UTC form as parsed ones, so windows and questions compare them."""
+    mem = make_memory()
+    mem.add("The opera Night Tide premiered in 1987.", timestamp="1987-03-01")
+    undated = mem.add("Caroline told her group about the opera Night Tide.")
+    hits = mem.search("Which opera premiered in 1987?", k=5)
+    assert {h.passage_id for h in hits} >= {undated.notes[0].id}
+    (t,) = next(h.times for h in hits if h.passage_id == undated.notes[0].id)
+    assert "+" not in t and datetime.fromisoformat(t).tzinfo is None
+    assert mem.search("Night Tide", k=5, until="2000") != []
+
+
 def test_since_until_and_as_of_filter_by_event_time(chat):
     june = chat.search("tent by the lake", k=5, since="2023-06-01", until="June 2023")
     assert [h.text[:40] for h in june] == [CONVERSATION[2][0][:40]]
