@@ -203,6 +203,29 @@ def test_v1_store_is_upgraded_in_place_with_a_backup(tmp_path):
     s.close()
 
 
+def test_v2_store_is_upgraded_to_event_times(tmp_path, embedder):
+    """A store written by the release before event times (schema 2) gains them on open."""
+    from graphmem import Memory
+
+    where = tmp_path / "v2"
+    with Memory(where, embedder=embedder) as mem:
+        mem.add("Bob works at Google.", timestamp="2023-05-08")
+        mem.index([{"title": "Orrin Theatre", "text": "The Orrin Theatre was designed by "
+                    "Ada Quill."}])
+    with sqlite3.connect(where / DB_NAME) as conn:  # what a schema-2 store looks like
+        conn.execute("DROP INDEX documents_event_at")
+        conn.execute("ALTER TABLE documents DROP COLUMN event_at")
+        conn.execute("UPDATE meta SET value='2' WHERE key='schema_version'")
+    with pytest.raises(SchemaMismatch, match="read-only"):
+        SQLiteStore(where, "all-MiniLM-L6-v2", read_only=True)
+    with Memory(where, embedder=embedder) as mem:
+        assert mem.store.get_meta("schema_version") == str(SCHEMA_VERSION)
+        hits = mem.search("Where does Bob work?", k=2, until="2023-12")
+        assert [h.times for h in hits] == [["2023-05-08T00:00:00"]]
+        assert mem.search("Orrin Theatre designer", k=1)[0].title == "Orrin Theatre"
+    assert len(list(where.glob(f"{DB_NAME}.v2-*.bak"))) == 1
+
+
 def test_v1_store_works_end_to_end_after_upgrade(tmp_path, embedder):
     from graphmem import Memory
 

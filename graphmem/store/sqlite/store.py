@@ -22,6 +22,7 @@ from typing import Any
 
 from graphmem.embeddings import text_hash
 from graphmem.store.base import (
+    SCHEMA_VERSION,
     NotFound,
     SchemaMismatch,
     Store,
@@ -149,7 +150,7 @@ class SQLiteStore(Store):
             version, store_uuid = check_database(self.directory, conn)
             if version != int(_meta(conn, "schema_version") or 0):
                 raise StoreDamaged(f"{path}: inconsistent schema version")
-            if version < 2:
+            if version < SCHEMA_VERSION:
                 if read_only:
                     raise SchemaMismatch(
                         f"store {self.directory} uses schema {version} and must be upgraded, "
