@@ -64,10 +64,10 @@ def main() -> None:
     pool = memories(args.notes + 2 * args.adds, seed=0)
     bulk, probe_empty, probe_full = (pool[:args.notes], pool[args.notes:args.notes + args.adds],
                                      pool[args.notes + args.adds:])
-    with Memory(root / "empty", embedder=emb, evolve_on_add=True) as mem:
+    with Memory(root / "empty", embedder=emb, evolve_on_add=True, offline_evolution=True) as mem:
         time_adds(mem, probe_empty[:5])  # warm up: JIT, spaCy, caches
         empty = time_adds(mem, probe_empty[5:])
-    with Memory(root / "full", embedder=emb, evolve_on_add=True) as mem:
+    with Memory(root / "full", embedder=emb, evolve_on_add=True, offline_evolution=True) as mem:
         t0 = time.perf_counter()
         mem.index([{"title": "", "text": t} for t in bulk])
         fill_s = time.perf_counter() - t0

@@ -124,13 +124,17 @@ class Config:
                                 "show cost in `graphmem stats`.")
 
     # --- evolution ------------------------------------------------------------
-    evolve_on_add: bool = _f(True, "Run an evolution step for every added memory.")
+    evolve_on_add: bool = _f(True, "Run an evolution step for every added memory (with an "
+                             "LLM; without one only if offline_evolution is set).")
+    offline_evolution: bool = _f(False, "Without an LLM, evolve with the offline policy "
+                                 "(link close neighbours, share keywords as tags). Off by "
+                                 "default: on LoCoMo it lowered evidence recall (see README).")
     evolve_on_index: bool = _f(False, "Also for every passage of a bulk index (an LLM call "
                                "each).")
     supersede_facts: bool = _f(True, "A later memory's fact replaces an older one about the "
                                "same subject and relation (the old one is kept with a "
                                "valid-to); offline only for single-valued relations.")
-    time_boost: float = _f(1.0, "Extra weight of memories inside a time a question names "
+    time_boost: float = _f(2.0, "Extra weight of memories inside a time a question names "
                            "(\"in May 2023\", \"last week\"), and of memories that say "
                            "when for \"when\" questions; 0 turns it off.")
     evolution_k: int = _f(5, "Nearest notes shown to an evolution decision.")
@@ -152,6 +156,22 @@ class Config:
     def llm_configured(self) -> bool:
         """True when an LLM endpoint is set (a model name and a URL or key)."""
         return bool(self.llm_model and (self.llm_base_url or self.llm_api_key))
+
+    @property
+    def embedding_identity(self) -> str:
+        """What the store records as its embedding model, and refuses to mix with another:
+        the model name, and for a remote model also its endpoint (the same name served by
+        Ollama and by vLLM may be different weights or quantisations)."""
+        if self.embedding_base_url:
+            return f"{self.embedding_model} @ {self.embedding_base_url.rstrip('/')}"
+        return self.embedding_model
+
+    @property
+    def chunk_tokenizer(self) -> str:
+        """Whose word pieces measure a chunk: the local model's, else the bundled MiniLM's
+        (a remote model's tokenizer is not here; its pieces are close enough to size
+        chunks, which the endpoint truncates anyway)."""
+        return "all-MiniLM-L6-v2" if self.embedding_base_url else self.embedding_model
 
     @property
     def cache_root(self) -> Path:

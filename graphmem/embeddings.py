@@ -239,15 +239,20 @@ _EMBEDDERS_LOCK = threading.Lock()
 
 
 def load_embedder(model_name: str = DEFAULT_MODEL, backend: str = "auto",
-                  batch_size: int = EMBEDDING_BATCH_SIZE, cache_dir: Path | None = None
-                  ) -> Embedder:
-    """Load (once per process) the embedder for a model; ``auto`` prefers ONNX."""
-    key = (model_name, backend, batch_size, str(cache_dir))
+                  batch_size: int = EMBEDDING_BATCH_SIZE, cache_dir: Path | None = None,
+                  base_url: str | None = None, api_key: str | None = None) -> Embedder:
+    """Load (once per process) the embedder for a model; ``auto`` prefers ONNX. With
+    ``base_url`` the model is the one served at that OpenAI-compatible endpoint."""
+    key = (model_name, backend, batch_size, str(cache_dir), base_url, api_key)
     with _EMBEDDERS_LOCK:
         if key in _EMBEDDERS:
             return _EMBEDDERS[key]
         emb: Embedder
-        if backend == "torch":
+        if base_url:
+            from graphmem.embeddings_api import ApiEmbedder
+
+            emb = ApiEmbedder(model_name, base_url, api_key, batch_size=min(batch_size, 64))
+        elif backend == "torch":
             emb = TorchEmbedder(model_name, batch_size)
         elif backend == "onnx":
             emb = OnnxEmbedder(model_name, batch_size, cache_dir)
@@ -265,3 +270,13 @@ def text_hash(text: str) -> str:
     """The key of a string in the embedding cache (and of content-addressed IDs)."""
     return hashlib.blake2b(text.encode("utf-8"), digest_size=10).hexdigest()
 
+
+
+def check_dimension(store: object, embedder: Embedder) -> None:
+    """Refuse an embedder whose vectors would not fit the store's (same name, other size:
+    e.g. an endpoint now serving another model under the old name)."""
+    stored = store.get_meta("embedding_dim")  # type: ignore[attr-defined]
+    if stored and int(stored) != embedder.dim:
+        raise EmbeddingError(
+            f"the store holds {stored}-dimensional vectors but {embedder.model_name} gives "
+            f"{embedder.dim}; convert the store with `graphmem reembed`")

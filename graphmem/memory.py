@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from graphmem.config import Config
-from graphmem.embeddings import Embedder, load_embedder
+from graphmem.embeddings import Embedder, check_dimension, load_embedder
 from graphmem.errors import InputError
 from graphmem.evolution import Added, Evolver
 from graphmem.evolution.supersede import Superseder
@@ -76,7 +76,7 @@ class Memory:
         if isinstance(where, Store):
             self.store = where
         else:
-            self.store = open_store(config.store, config.embedding_model, create=create,
+            self.store = open_store(config.store, config.embedding_identity, create=create,
                                     read_only=read_only, user=config.neo4j_user,
                                     password=config.neo4j_password,
                                     database=config.neo4j_database,
@@ -89,7 +89,7 @@ class Memory:
         self._write_lock = threading.RLock()
         self._lazy_lock = threading.RLock()
         self.snapshots = SnapshotManager(self.store, self._snapshot_cache())
-        if not self.store.read_only and config.evolve_on_add:
+        if not self.store.read_only and self.evolves:
             self._finish_pending()
 
     def _snapshot_cache(self) -> SnapshotCache | None:
@@ -112,6 +112,13 @@ class Memory:
         except Exception as exc:  # noqa: BLE001 - the memory opens; the steps stay pending
             log.warning("pending evolution not finished (%s); it will be tried again", exc)
 
+    @property
+    def evolves(self) -> bool:
+        """Evolution on add: the LLM policy when a model is there; the offline one only
+        when asked for (``offline_evolution``: measured to lower recall, see its docs)."""
+        c = self.config
+        return c.evolve_on_add and (c.offline_evolution or self.llm is not None)
+
     # --- shared objects -----------------------------------------------------------
     @property
     def embedder(self) -> Embedder:
@@ -119,8 +126,11 @@ class Memory:
             with self._lazy_lock:
                 if self._embedder is None:
                     c = self.config
-                    self._embedder = load_embedder(c.embedding_model, c.embedding_backend,
-                                                   c.embedding_batch_size, c.cache_root)
+                    emb = load_embedder(c.embedding_model, c.embedding_backend,
+                                        c.embedding_batch_size, c.cache_root,
+                                        c.embedding_base_url, c.embedding_api_key)
+                    check_dimension(self.store, emb)
+                    self._embedder = emb
         return self._embedder
 
     @property
@@ -244,14 +254,14 @@ class Memory:
 
         The memory becomes a note with keywords, tags and context; its entities and facts
         join the graph; then (``evolve_on_add``) its nearest notes are reconsidered: the
-        LLM, or the offline policy without one, may link them and rewrite their context
-        and tags, each rewrite kept as a new version.
+        LLM (or the offline policy, if ``offline_evolution`` is set) may link them and
+        rewrite their context and tags, each rewrite kept as a new version.
         """
         if not isinstance(text, str) or not text.strip():
             raise InputError("a memory needs some text")
         doc = Document(title="", text=text, source="add", metadata=dict(metadata or {}),
                        timestamp=timestamp, namespace=namespace)
-        evolve = self.config.evolve_on_add
+        evolve = self.evolves
         with self._write_lock, single_threaded_blas():
             report = self._indexer(self.extractor, None).run(
                 read_items([doc]), note_metadata={doc.id: dict(metadata or {})}, evolve=evolve)

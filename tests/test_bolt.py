@@ -40,8 +40,9 @@ def bolt_memory(params, tmp_path, embedder, **kw) -> Memory:
 
 
 def test_every_feature_on_a_bolt_store(bolt, tmp_path, embedder, demo_corpus):
-    mem = bolt_memory(bolt, tmp_path, embedder, link_threshold=0.3)
-    local = Memory(tmp_path / "sqlite", embedder=embedder, link_threshold=0.3)
+    mem = bolt_memory(bolt, tmp_path, embedder, offline_evolution=True, link_threshold=0.3)
+    local = Memory(tmp_path / "sqlite", embedder=embedder, offline_evolution=True,
+                   link_threshold=0.3)
     for m in (mem, local):
         m.index(demo_corpus)
     assert mem.stats()["backend"] == "bolt"

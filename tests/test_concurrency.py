@@ -28,7 +28,7 @@ def memory_text(i: int) -> str:
 
 
 def test_threads_search_while_another_adds(tmp_path, embedder, demo_corpus):
-    mem = Memory(tmp_path / "s", embedder=embedder, link_threshold=0.5)
+    mem = Memory(tmp_path / "s", embedder=embedder, offline_evolution=True, link_threshold=0.5)
     mem.index(demo_corpus)
     errors: list[BaseException] = []
     searches = [0]

@@ -90,7 +90,7 @@ def llm_memory(make_memory, fake: FakeLLM, name: str, **kw):
 
 
 def test_offline_policy_links_and_versions_survive_restart(make_memory, tmp_path, embedder):
-    mem = make_memory("off", link_threshold=0.3)
+    mem = make_memory("off", offline_evolution=True, link_threshold=0.3)
     fill(mem)
     added = mem.add(NEW, timestamp="2023-05-09")
     (out,) = added.evolution
@@ -219,7 +219,7 @@ def test_rewrite_bounds():
 
 def test_evolution_lost_to_a_crash_is_finished_on_the_next_open(make_memory, tmp_path,
                                                                 embedder, monkeypatch):
-    mem = make_memory("crash", link_threshold=0.3)
+    mem = make_memory("crash", offline_evolution=True, link_threshold=0.3)
     fill(mem)
 
     def die(self, note_id):  # the process dies between the add's commit and evolution
@@ -233,17 +233,18 @@ def test_evolution_lost_to_a_crash_is_finished_on_the_next_open(make_memory, tmp
     assert mem.note(nid).content == NEW
     assert not any(e.note_id == nid for e in mem.store.notes.events())
     mem.close()
-    again = Memory(tmp_path / "crash", embedder=embedder, link_threshold=0.3)
+    again = Memory(tmp_path / "crash", embedder=embedder, offline_evolution=True,
+                   link_threshold=0.3)
     assert again.store.notes.pending_evolution() == []
     assert any(e.note_id == nid for e in again.store.notes.events())
     again.close()
 
 
 def test_evolution_on_bulk_index_is_optional(make_memory):
-    off = make_memory("bulk-off", link_threshold=0.3)
+    off = make_memory("bulk-off", offline_evolution=True, link_threshold=0.3)
     off.index(SETUP)
     assert off.store.notes.events() == []
-    on = make_memory("bulk-on", link_threshold=0.3, evolve_on_index=True)
+    on = make_memory("bulk-on", offline_evolution=True, link_threshold=0.3, evolve_on_index=True)
     on.index(SETUP)
     assert on.store.notes.events() and on.stats()["edges"]["link"] > 0
     assert on.store.notes.pending_evolution() == []

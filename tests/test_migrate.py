@@ -39,7 +39,7 @@ def picture(mem: Memory) -> dict:
 
 
 def test_sqlite_to_bolt_and_back_keeps_everything(tmp_path, embedder, demo_corpus):
-    src = Memory(tmp_path / "src", embedder=embedder, link_threshold=0.3)
+    src = Memory(tmp_path / "src", embedder=embedder, offline_evolution=True, link_threshold=0.3)
     src.index(demo_corpus[:16] + [{"title": "bad", "text": ""}])
     for t in ["Caroline went to an LGBTQ support group and found it powerful.",
               "Caroline's support group meets every Tuesday.",

@@ -27,7 +27,7 @@ def fill(mem):
 
 
 def test_a_namespace_never_returns_another_namespaces_memories(make_memory):
-    mem = make_memory("ns", link_threshold=0.3)
+    mem = make_memory("ns", offline_evolution=True, link_threshold=0.3)
     fill(mem)
     for q in ("Where is the passport kept?", "Who did they meet at the Orrin Theatre?",
               "Tomas Reyes", "Kelmar"):
@@ -48,7 +48,7 @@ def test_a_namespace_never_returns_another_namespaces_memories(make_memory):
 
 
 def test_evolution_stays_inside_a_namespace(make_memory):
-    mem = make_memory("ns-evo", link_threshold=0.2)
+    mem = make_memory("ns-evo", offline_evolution=True, link_threshold=0.2)
     fill(mem)
     ana_ids = {n for n in mem.store.graph.passage_ids()
                if mem.note(n).content in ANA}

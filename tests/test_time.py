@@ -110,6 +110,8 @@ def test_question_time_moves_matching_memories_up(chat, make_memory):
     plain = make_memory("plain", time_boost=0.0)  # the same memory without time awareness
     for text, when in CONVERSATION:
         plain.add(text, timestamp=when)
+    q = "What did Melanie do with the kids in June?"
+    assert chat.search(q, k=1)[0].text == CONVERSATION[2][0]
     assert plain.search(q, k=1)[0].text != CONVERSATION[2][0]
     when = chat.search("When did Caroline go to the support group?", k=1)[0]
     assert when.text == CONVERSATION[0][0] and "says when" in when.why.time

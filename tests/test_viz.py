@@ -51,7 +51,7 @@ def test_structure_helpers(demo_memory):
 
 
 def test_versions_html(make_memory):
-    mem = make_memory(link_threshold=0.3)
+    mem = make_memory(offline_evolution=True, link_threshold=0.3)
     mem.add("Caroline went to a support group and found it powerful.")
     added = mem.add("Caroline's support group meets on Tuesdays.")
     event = next(o.event for o in added.evolution if o.event)

@@ -1,4 +1,4 @@
-"""Commands that look after a memory: config, doctor, cache."""
+"""Commands that look after a memory: config, doctor, cache, migrate, reembed."""
 
 from __future__ import annotations
 
@@ -139,3 +139,49 @@ def migrate(src: Annotated[str, typer.Argument(help="The memory to copy (directo
             console.print(text(f"warning: {key} differ: {after[0][key]} vs {after[1][key]}",
                                "yellow"))
     console.print(text(f"copied {after[0]['documents']} documents into {target.location}"))
+
+
+@app.command()
+@fail_cleanly
+def reembed(src: Annotated[str, typer.Argument(help="The memory to convert (directory or "
+                                                    "bolt:// URI); it is left as it is.")],
+            dst: Annotated[str, typer.Argument(help="An empty store to write it into.")],
+            model: Annotated[str | None, typer.Option(
+                "--embedding-model", help="The new model (default: GRAPHMEM_EMBEDDING_MODEL)."
+            )] = None,
+            base_url: Annotated[str | None, typer.Option(
+                "--embedding-base-url", help="Its OpenAI-compatible endpoint (default: "
+                "GRAPHMEM_EMBEDDING_BASE_URL; the key comes from GRAPHMEM_EMBEDDING_API_KEY)."
+            )] = None,
+            as_json: JsonFlag = False) -> None:
+    """Copy a memory into a new store with every vector from another embedding model or
+    endpoint (vectors of two models cannot be mixed in one store)."""
+    from graphmem.cli.common import progress_bars
+    from graphmem.config import Config
+    from graphmem.embeddings import load_embedder
+    from graphmem.indexing.reembed import reembed as run
+    from graphmem.store import open_store
+
+    over = {k: v for k, v in (("embedding_model", model), ("embedding_base_url", base_url))
+            if v is not None}
+    cfg = Config.from_env(**over)
+    kw = {"user": cfg.neo4j_user, "password": cfg.neo4j_password,
+          "database": cfg.neo4j_database, "cache_root": cfg.cache_root}
+    embedder = load_embedder(cfg.embedding_model, cfg.embedding_backend,
+                             cfg.embedding_batch_size, cfg.cache_root,
+                             cfg.embedding_base_url, cfg.embedding_api_key)
+    source = open_store(src, None, create=False, **kw)
+    target = open_store(dst, cfg.embedding_identity, create=True, **kw)
+    try:
+        with progress_bars(not as_json) as progress:
+            counts = run(source, target, embedder, progress)
+        after = target.stats()
+    finally:
+        source.close()
+        target.close()
+    if as_json:
+        emit_json({"copied": counts, "embedding": cfg.embedding_identity,
+                   "dim": embedder.dim, "destination": after})
+        return
+    console.print(text(f"{counts['vectors']:,} strings re-embedded with "
+                       f"{cfg.embedding_identity} ({embedder.dim} dimensions) into {dst}"))

@@ -174,7 +174,7 @@ def eval_memory(
     for cat, r in result["per_category"].items():
         console.print(f"  category {cat} (n={r['n']}): " + ", ".join(
             f"{v} {100 * r[v]['R@5']:.1f}/{100 * r[v]['R@10']:.1f}"
-            for v in ("dense", "graph", "graph_evolved")))
+            for v in result["recall"]))
     t = result["timings"]
     console.print(f"add p50 {t['add_ms_p50']:.1f} ms (with evolution {t['add_evolve_ms_p50']:.1f}"
                   f" ms), search p50 {t['search_ms_p50']:.1f} ms; "

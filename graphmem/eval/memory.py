@@ -7,7 +7,10 @@ its evidence turns among them. Compared in the same run:
 
 * ``dense``: cosine similarity alone (store built without evolution);
 * ``graph``: the hybrid graph walk on that same store;
-* ``graph_evolved``: the hybrid walk on a store built with evolution on every add.
+* ``graph_evolved``: the hybrid walk on a store built with the offline evolution policy
+  on every add (run explicitly: it is opt-in, ``offline_evolution``);
+* ``graph_evolved_llm``: the same with the configured LLM deciding each evolution step
+  (only when an LLM is configured; one model call per added turn).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from graphmem.memory import Memory
 
 Progress = Callable[[str, int, int | None], None]
 KS = (5, 10)
-VARIANTS = ("dense", "graph", "graph_evolved")
+VARIANTS = ("dense", "graph", "graph_evolved", "graph_evolved_llm")
 
 
 def conversation_turns(conv: dict[str, Any]) -> list[dict[str, str]]:
@@ -84,17 +87,23 @@ def evaluate_memory(path: str | Path, workdir: Path, base: dict[str, Any] | None
     search_s: list[float] = []
     n_questions = 0
     events = 0
-    policy = "offline"
+    policy = None
     for ci, conv in enumerate(data[:max_conversations]):
         turns = conversation_turns(conv)
         plain = Memory(workdir / f"conv{ci}-plain", **{**base, "evolve_on_add": False})
-        evolved = Memory(workdir / f"conv{ci}-evolved", **{**base, "evolve_on_add": True})
+        evolved = Memory(workdir / f"conv{ci}-evolved", **{
+            **base, "evolve_on_add": True, "offline_evolution": True, "llm_model": None})
         dia_p, sec = _build(plain, turns, progress, f"conversation {ci + 1}: adding")
         add_plain += sec
         dia_e, sec = _build(evolved, turns, progress, f"conversation {ci + 1}: adding+evolving")
         add_evolved += sec
         events += evolved.stats()["events"]
-        policy = f"llm:{evolved.llm.model}" if evolved.llm else "offline"
+        stores = {"graph_evolved": (evolved, dia_e)}
+        if plain.llm is not None:
+            with_llm = Memory(workdir / f"conv{ci}-evolved-llm", **{**base, "evolve_on_add": True})
+            stores["graph_evolved_llm"] = (with_llm, _build(
+                with_llm, turns, progress, f"conversation {ci + 1}: adding+LLM evolution")[0])
+            policy = f"llm:{plain.llm.model}"
         for q in conv["qa"]:
             gold = set(q.get("evidence") or [])
             if not gold:
@@ -107,8 +116,8 @@ def evaluate_memory(path: str | Path, workdir: Path, base: dict[str, Any] | None
                 "dense": _dia_ranking(plain, plain.search(q["question"], k=max(KS) * 2,
                                                           recipe="dense"), dia_p),
                 "graph": _dia_ranking(plain, graph_hits, dia_p),
-                "graph_evolved": _dia_ranking(evolved, evolved.search(
-                    q["question"], k=max(KS) * 2), dia_e),
+                **{v: _dia_ranking(m, m.search(q["question"], k=max(KS) * 2), dia)
+                   for v, (m, dia) in stores.items()},
             }
             cat = str(q.get("category"))
             for v, ranked in rankings.items():
@@ -117,7 +126,8 @@ def evaluate_memory(path: str | Path, workdir: Path, base: dict[str, Any] | None
                     scores[v][k].append(r)
                     per_cat.setdefault(cat, {}).setdefault(v, {kk: [] for kk in KS})[k].append(r)
         plain.close()
-        evolved.close()
+        for m, _ in stores.values():
+            m.close()
 
     def summary(d: dict[int, list[float]]) -> dict[str, float]:
         return {f"R@{k}": float(np.mean(v)) if v else 0.0 for k, v in d.items()}
@@ -126,7 +136,7 @@ def evaluate_memory(path: str | Path, workdir: Path, base: dict[str, Any] | None
     add_e = percentiles_ms(add_evolved)
     return {
         "n_questions": n_questions,
-        "recall": {v: summary(scores[v]) for v in VARIANTS},
+        "recall": {v: summary(scores[v]) for v in VARIANTS if scores[v][KS[0]]},
         "per_category": {cat: {"n": len(next(iter(vs.values()))[KS[0]]),
                                **{v: summary(d) for v, d in vs.items()}}
                          for cat, vs in sorted(per_cat.items())},
@@ -134,5 +144,5 @@ def evaluate_memory(path: str | Path, workdir: Path, base: dict[str, Any] | None
                     "add_evolve_ms_p50": add_e["p50"], "add_evolve_ms_p95": add_e["p95"],
                     "search_ms_p50": percentiles_ms(search_s)["p50"]},
         "evolution_events": events,
-        "policy": policy,
+        "policy": "offline" + (f" and {policy}" if policy else ""),
     }

@@ -92,7 +92,7 @@ class Indexer:
         window: list[Passage] = []
         i = 0
         try:
-            pieces = (iter_chunks(doc.text, c.chunk_tokens, c.chunk_overlap, c.embedding_model,
+            pieces = (iter_chunks(doc.text, c.chunk_tokens, c.chunk_overlap, c.chunk_tokenizer,
                                   c.max_chunk_chars) if chunk else iter([doc.text.strip()]))
             for text in pieces:
                 window.append(Passage(title=doc.title, text=text, doc_id=doc.id, index=i,

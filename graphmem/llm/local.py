@@ -114,8 +114,10 @@ class LocalServer:
     """``llama_cpp.server`` for one model on a free 127.0.0.1 port (a context manager)."""
 
     def __init__(self, model: Path, n_ctx: int = 4096, threads: int = 2,
-                 startup_timeout: float = 180.0, log_path: Path | None = None) -> None:
+                 startup_timeout: float = 180.0, log_path: Path | None = None,
+                 extra_args: list[str] | None = None) -> None:
         self.model = model
+        self.extra_args = list(extra_args or [])
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self.n_ctx = n_ctx
@@ -127,7 +129,7 @@ class LocalServer:
     def start(self) -> LocalServer:
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model),
                "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx),
-               "--n_threads", str(self.threads)]
+               "--n_threads", str(self.threads), *self.extra_args]
         out = self.log_path.open("wb") if self.log_path else subprocess.DEVNULL
         self._proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
                                       preexec_fn=_die_with_parent)

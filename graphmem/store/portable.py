@@ -72,14 +72,18 @@ def dump(store: Store, table: str, chunk: int = CHUNK) -> Iterator[Rows]:
 
 
 def migrate(src: Store, dst: Store,
-            progress: Callable[[str, int, int | None], None] | None = None) -> dict[str, int]:
-    """Copy everything in ``src`` into the empty store ``dst``; returns rows per table."""
+            progress: Callable[[str, int, int | None], None] | None = None,
+            vectors: Callable[[], Iterator[Rows]] | None = None) -> dict[str, int]:
+    """Copy everything in ``src`` into the empty store ``dst``; returns rows per table.
+
+    ``vectors`` replaces the copied embeddings with new ones (``graphmem reembed``): then
+    the embedding metadata is the destination's own, not the source's."""
     s = dst.stats()
     if s["documents"] or s["passages"] or s["vectors"]:
         raise StoreError(f"the destination {dst.location} is not empty; migrate into a new "
                          "store")
     src_model, dst_model = src.get_meta("embedding_model"), dst.get_meta("embedding_model")
-    if src_model and dst_model and src_model != dst_model:
+    if vectors is None and src_model and dst_model and src_model != dst_model:
         raise StoreError(f"the stores use different embedding models ({src_model!r} vs "
                          f"{dst_model!r})")
     load = _portable(dst).load
@@ -88,9 +92,10 @@ def migrate(src: Store, dst: Store,
         counts[table] = 0
         if progress:
             progress(table, 0, None)
-        for rows in dump(src, table):
+        source = vectors() if table == "vectors" and vectors else dump(src, table)
+        for rows in source:
             if table == "meta":
-                rows = [r for r in rows if r["key"] in COPIED_META or
+                rows = [r for r in rows if (r["key"] in COPIED_META and vectors is None) or
                         r["key"].startswith("llm_mode:")]
             if rows:
                 load(dst, table, rows)
