@@ -125,10 +125,10 @@ class Config:
 
     # --- evolution ------------------------------------------------------------
     evolve_on_add: bool = _f(True, "Run an evolution step for every added memory (with an "
-                             "LLM; without one only if offline_evolution is set).")
-    offline_evolution: bool = _f(False, "Without an LLM, evolve with the offline policy "
-                                 "(link close neighbours, share keywords as tags). Off by "
-                                 "default: on LoCoMo it lowered evidence recall (see README).")
+                             "LLM; without one if offline_evolution is set).")
+    offline_evolution: bool = _f(True, "Without an LLM, evolve with the offline policy "
+                                 "(sequence links; similarity links and shared keywords as "
+                                 "tags if link_threshold is set).")
     evolve_on_index: bool = _f(False, "Also for every passage of a bulk index (an LLM call "
                                "each).")
     supersede_facts: bool = _f(True, "A later memory's fact replaces an older one about the "
@@ -138,8 +138,12 @@ class Config:
                            "(\"in May 2023\", \"last week\"), and of memories that say "
                            "when for \"when\" questions; 0 turns it off.")
     evolution_k: int = _f(5, "Nearest notes shown to an evolution decision.")
-    link_threshold: float = _f(0.8, "Offline policy: link a new note to neighbours at least "
-                               "this similar.")
+    link_threshold: float | None = _f(None, "Offline policy: also link a new note to "
+                                      "neighbours at least this similar (0-1). Off by "
+                                      "default: on LoCoMo such links lowered recall.")
+    sequence_links: int = _f(2, "Evolution links each new memory to the N memories stored "
+                             "just before it in its namespace (the conversation it "
+                             "continues); 0 turns it off.")
     rewrite_max_change: float = _f(0.6, "Most of a neighbour's context words an evolution "
                                    "rewrite may drop or replace (0-1); more is rejected.")
 
@@ -197,6 +201,10 @@ class Config:
             raise ConfigError(f"damping must be in (0, 1), got {self.damping}")
         if not -1.0 <= self.synonym_threshold <= 1.0:
             raise ConfigError("synonym_threshold is a cosine similarity in [-1, 1]")
+        if self.link_threshold is not None and not -1.0 <= self.link_threshold <= 1.0:
+            raise ConfigError("link_threshold is a cosine similarity in [-1, 1] (or unset)")
+        if self.sequence_links < 0:
+            raise ConfigError(f"sequence_links must be >= 0, got {self.sequence_links}")
         if not 0.0 <= self.rewrite_max_change <= 1.0:
             raise ConfigError("rewrite_max_change is a fraction in [0, 1]")
         for name in ("synonym_k", "embedding_batch_size", "index_batch_size", "top_facts",

@@ -83,14 +83,40 @@ def hijacked(body: dict) -> str:
 
 def llm_memory(make_memory, fake: FakeLLM, name: str, **kw):
     mem = make_memory(name, evolve_on_add=False, extractor="offline", llm_model="fake",
-                      llm_base_url=fake.base_url, llm_api_key="sk-fake", llm_max_retries=0, **kw)
+                      llm_base_url=fake.base_url, llm_api_key="sk-fake", llm_max_retries=0,
+                      sequence_links=0, **kw)  # only the model's own links
     fill(mem)
     mem.config.evolve_on_add = True
     return mem
 
 
+def test_sequence_links_follow_the_conversation_within_a_namespace(make_memory):
+    """By default (no LLM) a memory is linked to the two stored just before it in its
+    namespace, and to nothing else: similarity links are opt-in (link_threshold)."""
+    mem = make_memory("seq")
+    said = {}
+    for i, (ns, text) in enumerate([("a", "Caroline: I went to a support group."),
+                                    ("b", "Bob: I bought a new bike."),
+                                    ("a", "Melanie: How did it feel?"),
+                                    ("b", "Alice: Where did you buy it?"),
+                                    ("a", "Caroline: It was powerful, I felt accepted.")]):
+        said[i] = mem.add(text, namespace=ns).notes[0].id
+    last = mem.store.notes.links(said[4])
+    assert [lk.dst for lk in last] == [said[2], said[0]]  # latest first, namespace a only
+    assert all(lk.reason.startswith("sequence") for lk in last)
+    assert [lk.dst for lk in mem.store.notes.links(said[3])] == [said[1]]
+    assert {lk.src for lk in mem.store.notes.links(said[0])} == {said[2], said[4]}  # incoming
+    g = mem.retriever.graph()  # the walk can step from a question's turn to its answer
+    a, b = g.index[said[4]], g.index[said[2]]
+    assert b in list(g.indices[g.indptr[a]:g.indptr[a + 1]])
+    off = make_memory("seq-off", sequence_links=0)
+    off.add("Caroline: I went to a support group.")
+    off.add("Melanie: How did it feel?")
+    assert off.store.notes.links() == [] and off.store.notes.events() == []
+
+
 def test_offline_policy_links_and_versions_survive_restart(make_memory, tmp_path, embedder):
-    mem = make_memory("off", offline_evolution=True, link_threshold=0.3)
+    mem = make_memory("off", offline_evolution=True, link_threshold=0.3, sequence_links=0)
     fill(mem)
     added = mem.add(NEW, timestamp="2023-05-09")
     (out,) = added.evolution

@@ -30,7 +30,7 @@ CONVERSATION = [
 
 @pytest.fixture
 def chat(make_memory):
-    mem = make_memory("chat")
+    mem = make_memory("chat", sequence_links=0)  # time alone, without evolution's links
     for text, when in CONVERSATION:
         mem.add(text, timestamp=when)
     return mem
@@ -107,7 +107,7 @@ def test_question_time_moves_matching_memories_up(chat, make_memory):
     hits = chat.search(q, k=3)
     assert hits[0].text == CONVERSATION[2][0]
     assert "in June" in hits[0].why.time and hits[0].times == ["2023-06-27T10:37:00"]
-    plain = make_memory("plain", time_boost=0.0)  # the same memory without time awareness
+    plain = make_memory("plain", time_boost=0.0, sequence_links=0)  # no time awareness
     for text, when in CONVERSATION:
         plain.add(text, timestamp=when)
     q = "What did Melanie do with the kids in June?"

@@ -42,6 +42,8 @@ class Decision:
     """A validated decision, in real note IDs."""
 
     links: list[str] = field(default_factory=list)
+    sequence: list[str] = field(default_factory=list)
+    """The memories stored just before this one (linked whatever the policy decides)."""
     new_tags: list[str] | None = None
     updates: list[NeighborUpdate] = field(default_factory=list)
     reason: str = ""
@@ -49,7 +51,8 @@ class Decision:
 
     @property
     def empty(self) -> bool:
-        return not self.links and self.new_tags is None and not self.updates
+        return (not self.links and not self.sequence and self.new_tags is None
+                and not self.updates)
 
 
 DECISION_SCHEMA = {
@@ -153,14 +156,20 @@ def llm_decision(client: LLMClient, new: Note, neighbors: list[Note]) -> Decisio
 
 
 def offline_decision(new: Note, neighbors: list[tuple[Note, float]],
-                     threshold: float) -> Decision:
-    """The clearly-labelled offline policy: link close neighbours, share keywords as tags.
+                     threshold: float | None) -> Decision:
+    """The clearly-labelled offline policy: optionally link close neighbours and share
+    keywords as tags (the sequence links are added by the engine for every policy).
 
-    Every neighbour at least ``threshold`` similar is linked; each gains as tags the new
-    note's keywords that it also mentions (in its text or keywords). No context is
-    rewritten: that needs a model that can read.
+    With a ``threshold``, every neighbour at least that similar is linked and gains as
+    tags the new note's keywords that it also mentions (in its text or keywords). Without
+    one (the default) there are no similarity links: on LoCoMo they spread the walk over
+    small talk and lowered recall. No context is rewritten: that needs a model that can
+    read.
     """
-    d = Decision(reason=f"offline policy: similarity >= {threshold}")
+    d = Decision(reason=f"offline policy: similarity >= {threshold}" if threshold is not None
+                 else "offline policy")
+    if threshold is None:
+        return d
     new_kw = [k for k in new.keywords if k]
     for note, score in neighbors:
         if score < threshold:

@@ -1,6 +1,9 @@
 """The evolution step: a new note meets its nearest notes, and the memory reorganises.
 
-For a new note: find its k nearest notes — by the passage embedding (what it says), the
+For a new note: link it to the notes stored just before it in its namespace (the
+conversation it continues: on LoCoMo these *sequence links* raised evidence R@10 by ~8
+points, because the answer to a question often sits in the turn after the one that
+matches its words); find its k nearest notes — by the passage embedding (what it says), the
 note embedding (its keywords, tags and context) and the specific entities it shares
 with them in the graph — then decide (the LLM when configured, else the offline
 policy), bound what the decision may do to others (``guard.py``), and apply it as one
@@ -88,6 +91,23 @@ class Evolver:
         return [(snap.passages.id(int(i)), float(score[i])) for i in top
                 if np.isfinite(score[i])]
 
+    def previous(self, note_id: str, n: int | None = None) -> list[str]:
+        """The ``n`` notes stored just before ``note_id`` in its namespace, latest first
+        (the snapshot keeps passages in the order they were stored)."""
+        n = self.config.sequence_links if n is None else n
+        snap = self.snapshot()
+        me = snap.passages.row(note_id)
+        if me is None or n <= 0:
+            return []
+        same = snap.namespace_mask(snap.passages.column("namespaces")[me])
+        out: list[str] = []
+        for r in range(me - 1, -1, -1):
+            if same is None or same[r]:
+                out.append(snap.passages.id(r))
+                if len(out) == n:
+                    break
+        return out
+
     def _shared_entities(self, note_id: str) -> dict[str, float]:
         ents = self.store.graph.passage_entities([note_id]).get(note_id, [])
         bonus: dict[str, float] = {}
@@ -113,8 +133,9 @@ class Evolver:
 
     def _evolve(self, note_id: str) -> Outcome:
         near = self.neighbors(note_id)
+        before = self.previous(note_id)
         out = Outcome(note_id, near, policy="llm" if self.llm else "offline")
-        if not near:
+        if not near and not before:
             return out
         notes = self.store.notes.get([note_id] + [n for n, _ in near])
         if note_id not in notes:
@@ -122,9 +143,11 @@ class Evolver:
         new = notes[note_id]
         shown = [notes[n] for n, _ in near if n in notes]
         try:
-            if self.llm is not None:
+            if self.llm is not None and shown:
                 decision = llm_decision(self.llm, new, shown)
                 model = self.llm.model
+            elif self.llm is not None:
+                decision, model = Decision(reason="no neighbours to reconsider"), self.llm.model
             else:
                 decision = offline_decision(new, [(notes[n], s) for n, s in near if n in notes],
                                             self.config.link_threshold)
@@ -135,6 +158,7 @@ class Evolver:
             self.store.kv.log_ingest("evolution", [IngestProblem(note_id, str(exc),
                                                                  status="evolution_rejected")])
             return out
+        decision.sequence = [p for p in before if p not in decision.links]
         out.guarded = looks_like_instructions(new.content)
         if not decision.empty:
             out.event = self.apply(new, notes, decision, model, out.guarded)
@@ -169,6 +193,8 @@ class Evolver:
                                       old.version))
         links = [Link(new.id, dst, decision.reason) for dst in decision.links
                  if dst != new.id and dst not in new.links]
+        links += [Link(new.id, dst, "sequence: stored just before it") for dst in
+                  decision.sequence if dst != new.id and dst not in new.links]
         if not updates and not links and not rejected:
             return None
         texts = {text_hash(u.note.embed_text()): u.note.embed_text() for u in updates}
@@ -179,6 +205,7 @@ class Evolver:
         event = EvolutionEvent(
             id=f"ev:{uuid.uuid4().hex[:16]}", note_id=new.id, model=model,
             decision={"reason": decision.reason, "links": [lk.dst for lk in links],
+                      "sequence": decision.sequence,
                       "rewrote": [u.note.id for u in updates], "rejected": rejected,
                       "guarded": guarded, "raw": decision.raw})
         self.store.notes.apply_event(event, updates, links, vectors)
