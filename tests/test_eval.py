@@ -85,10 +85,26 @@ def test_memory_evaluation_and_its_json_names(tmp_path):
     res = evaluate_memory(data, tmp_path / "work", {"link_threshold": 0.5})
     assert res["n_questions"] == 3
     assert set(res["recall"]) == {"dense", "graph", "graph_evolved"}  # no LLM here
-    assert res["evolution_events"] > 0  # the offline policy ran although it is opt-in
+    assert res["evolution_events"] > 0
     assert set(res["per_category"]) == {"1", "2"}
     assert res["recall"]["dense"]["R@5"] == 1.0  # five memories: everything is in the top 5
     assert res["per_category"]["1"]["n"] == 2
+    sliced = evaluate_memory(data, tmp_path / "slice", {}, max_turns=3)
+    assert sliced["n_questions"] < 3  # only questions whose evidence is in the first turns
+
+
+def test_memory_evaluation_adds_the_llm_policy_when_a_model_is_configured(tmp_path):
+    """Control flow only (a scripted model): the offline policy still runs explicitly for
+    graph_evolved, and the LLM policy gets its own store, recall and cost."""
+    data = tmp_path / "conv.json"
+    data.write_text(json.dumps(CONVERSATION))
+    with FakeLLM([Step(content='{"should_evolve": false, "reason": "unrelated"}')]) as fake:
+        res = evaluate_memory(data, tmp_path / "work", {
+            "llm_model": "fake", "llm_base_url": fake.base_url, "llm_api_key": "k",
+            "extractor": "offline", "supersede_facts": False})
+    assert set(res["recall"]) == {"dense", "graph", "graph_evolved", "graph_evolved_llm"}
+    assert res["policy"] == "offline and llm:fake"
+    assert res["llm_evolution"]["calls"] >= 4 and res["llm_evolution"]["prompt_tokens"] > 0
 
 
 def test_eval_commands(tmp_path, demo_questions, monkeypatch):

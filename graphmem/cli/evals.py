@@ -153,6 +153,9 @@ def eval_memory(
                                          help="LoCoMo conversations (JSON list).")],
     conversations: Annotated[int | None, typer.Option(
         help="Only the first N conversations.")] = None,
+    turns: Annotated[int | None, typer.Option(
+        metavar="<int>", help="Only the first N turns of each conversation (and the "
+        "questions about them).")] = None,
     workdir: Annotated[Path | None, typer.Option(
         help="Keep the stores here (default: a temporary directory, removed after).")] = None,
     out: JsonOut = None,
@@ -167,7 +170,7 @@ def eval_memory(
         cfg = Config.from_env()
         base = {f.name: getattr(cfg, f.name) for f in public_fields() if f.name != "store"}
         with progress_bars() as progress:
-            result = evaluate_memory(locomo, path, base, conversations, progress)
+            result = evaluate_memory(locomo, path, base, conversations, progress, turns)
     rows = {v: result["recall"][v] for v in result["recall"]}
     console.print(_recall_table(f"evidence recall on {result['n_questions']} questions "
                                 f"(percent; evolution: {result['policy']})", rows))
@@ -179,4 +182,10 @@ def eval_memory(
     console.print(f"add p50 {t['add_ms_p50']:.1f} ms (with evolution {t['add_evolve_ms_p50']:.1f}"
                   f" ms), search p50 {t['search_ms_p50']:.1f} ms; "
                   f"{result['evolution_events']} evolution events")
+    if "llm_evolution" in result:
+        c = result["llm_evolution"]
+        console.print(f"LLM evolution: {c['calls']} calls ({c['cached_calls']} cached), "
+                      f"{c['prompt_tokens']:,} prompt + {c['completion_tokens']:,} completion "
+                      f"tokens, {c['rejected']} rejected, {c['seconds']:.0f} s of adds "
+                      f"(p50 {c['add_ms_p50']:.0f} ms)")
     _write(out, result)

@@ -75,7 +75,11 @@ def _dia_ranking(mem: Memory, hits: list, doc_to_dia: dict[str, str]) -> list[st
 
 def evaluate_memory(path: str | Path, workdir: Path, base: dict[str, Any] | None = None,
                     max_conversations: int | None = None,
-                    progress: Progress | None = None) -> dict[str, Any]:
+                    progress: Progress | None = None,
+                    max_turns: int | None = None) -> dict[str, Any]:
+    """Recall of the three (four, with an LLM) variants; ``max_turns`` keeps the first N
+    turns of each conversation and only the questions whose evidence lies in them (a
+    slice, for the LLM policy: one model call per turn)."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     if not isinstance(data, list) or not all("conversation" in c and "qa" in c for c in data):
         raise ValueError(f"{path}: expected LoCoMo conversations with 'conversation' and 'qa'")
@@ -88,8 +92,12 @@ def evaluate_memory(path: str | Path, workdir: Path, base: dict[str, Any] | None
     n_questions = 0
     events = 0
     policy = None
+    add_llm: list[float] = []
+    llm_cost = {"calls": 0, "cached_calls": 0, "prompt_tokens": 0, "completion_tokens": 0,
+                "rejected": 0}
     for ci, conv in enumerate(data[:max_conversations]):
-        turns = conversation_turns(conv)
+        turns = conversation_turns(conv)[:max_turns]
+        kept = {t["dia_id"] for t in turns}
         plain = Memory(workdir / f"conv{ci}-plain", **{**base, "evolve_on_add": False})
         evolved = Memory(workdir / f"conv{ci}-evolved", **{
             **base, "evolve_on_add": True, "offline_evolution": True, "llm_model": None})
@@ -101,12 +109,18 @@ def evaluate_memory(path: str | Path, workdir: Path, base: dict[str, Any] | None
         stores = {"graph_evolved": (evolved, dia_e)}
         if plain.llm is not None:
             with_llm = Memory(workdir / f"conv{ci}-evolved-llm", **{**base, "evolve_on_add": True})
-            stores["graph_evolved_llm"] = (with_llm, _build(
-                with_llm, turns, progress, f"conversation {ci + 1}: adding+LLM evolution")[0])
+            dia_l, sec = _build(with_llm, turns, progress,
+                                f"conversation {ci + 1}: adding+LLM evolution")
+            stores["graph_evolved_llm"] = (with_llm, dia_l)
+            add_llm += sec
+            for u in with_llm.store.kv.usage():
+                if u.get("kind") == "evolution":
+                    for key in llm_cost:
+                        llm_cost[key] += int(u.get(key) or 0)
             policy = f"llm:{plain.llm.model}"
         for q in conv["qa"]:
             gold = set(q.get("evidence") or [])
-            if not gold:
+            if not gold or not gold <= kept:
                 continue
             n_questions += 1
             t0 = time.perf_counter()
@@ -145,4 +159,6 @@ def evaluate_memory(path: str | Path, workdir: Path, base: dict[str, Any] | None
                     "search_ms_p50": percentiles_ms(search_s)["p50"]},
         "evolution_events": events,
         "policy": "offline" + (f" and {policy}" if policy else ""),
+        **({"llm_evolution": {**llm_cost, "seconds": round(sum(add_llm), 1),
+                              "add_ms_p50": percentiles_ms(add_llm)["p50"]}} if add_llm else {}),
     }
