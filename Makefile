@@ -71,6 +71,11 @@ bench: $(FULL)
 	$(PY) benchmarks/ingest_stream.py --mb 200 --max-seconds 120 --json benchmarks/results/ingest_stream_200mb.json
 	$(PY) benchmarks/ingest_stream.py --mb 20 --max-seconds 0 --json benchmarks/results/ingest_stream_20mb.json
 	$(PY) benchmarks/qa_local.py --json benchmarks/results/qa_local.json
+	$(PY) benchmarks/startup.py --json benchmarks/results/startup.json
+	$(PY) benchmarks/ppr.py --json benchmarks/results/ppr.json
+	$(PY) benchmarks/scale.py --json benchmarks/results/scale.json
+	$(VENV)/bin/graphmem eval memory --locomo ../shared/data/locomo/locomo_dev2.json \
+	    --json benchmarks/results/memory_locomo.json
 
 clean:
 	rm -rf $(VENV) demo_store
