@@ -103,6 +103,31 @@ def test_zero_weight_edges_carry_nothing():
     assert p[1] == 0.0 and p[2] > 0
 
 
+def test_small_graphs_walk_on_one_thread(monkeypatch):
+    """Two threads on two busy cores made a 600-passage search 50x slower (every
+    iteration's join waits for a descheduled thread): small walks use one thread, and the
+    caller's thread count is restored after."""
+    import numba
+
+    import graphmem.retrieval.ppr as ppr_mod
+
+    seen = []
+    real = ppr_mod.ppr_single
+
+    def spy(*args):
+        seen.append(numba.get_num_threads())
+        return real(*args)
+
+    monkeypatch.setattr(ppr_mod, "ppr_single", spy)
+    _, mat, _ = random_graph(1)
+    before = numba.get_num_threads()
+    reset = np.zeros(mat.shape[0])
+    reset[0] = 1.0
+    personalized_pagerank(mat.indptr, mat.indices.astype(np.int32),
+                          mat.data.astype(np.float32), None, reset)
+    assert seen == [1] and numba.get_num_threads() == before
+
+
 def test_all_zero_reset_is_a_clear_error():
     _, mat, _ = random_graph(3)
     with pytest.raises(PPRError, match="all zeros"):

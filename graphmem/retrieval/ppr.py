@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numba
@@ -204,7 +205,7 @@ class TransitionCSR:
             out_degree = out_degree[order]
             self.order = order
         self.indptr, self.indices = indptr, indices
-        with _kernel_guard():
+        with kernel_scope(int(indptr[-1])):
             self.norm_weights = _normalise_weights(indptr, indices, w, out_degree)
         self.dangling = np.flatnonzero(out_degree <= 0).astype(np.int64)
         cuts = np.searchsorted(indptr, np.linspace(0, indptr[-1], n_blocks + 1))
@@ -257,6 +258,31 @@ def _kernel_guard() -> Any:
     return _WORKQUEUE_LOCK if layer == "workqueue" else contextlib.nullcontext()
 
 
+PARALLEL_MIN_EDGES = 500_000
+"""Below this many CSR entries a walk runs on one thread. An iteration over a small graph
+takes tens of microseconds, less than waking the other threads; and when the cores are
+busy with other work (a server, an LLM beside it) every iteration's join waits for a
+descheduled thread: a LoCoMo search (600 passages) took 540 ms with two threads on two
+busy cores and 10 ms with one."""
+
+
+@contextlib.contextmanager
+def kernel_scope(edges: int, parallel_work: bool = True) -> Iterator[None]:
+    """Run a numba kernel: serialised where the threading layer needs it, and on one
+    thread (``numba.set_num_threads`` is per calling thread) unless the graph is big and
+    there is parallel work to share."""
+    with _kernel_guard():
+        if parallel_work and edges >= PARALLEL_MIN_EDGES:
+            yield
+            return
+        before = numba.get_num_threads()
+        numba.set_num_threads(1)
+        try:
+            yield
+        finally:
+            numba.set_num_threads(before)
+
+
 def ppr_many(graph: TransitionCSR, resets: np.ndarray, damping: float = PPR_DAMPING,
              tol: float = PPR_TOL, max_iter: int = PPR_MAX_ITER, batch: int = BATCH
              ) -> np.ndarray:
@@ -270,7 +296,7 @@ def ppr_many(graph: TransitionCSR, resets: np.ndarray, damping: float = PPR_DAMP
     r = graph.to_internal(_reset_matrix(resets, graph.n))
     out = np.empty(r.shape, dtype=np.float64)
     args = (graph.indptr, graph.indices, graph.norm_weights, graph.dangling, graph.bounds)
-    with _kernel_guard():
+    with kernel_scope(int(graph.indptr[-1])):
         if r.shape[1] == 1:
             p, _ = ppr_single(*args, np.ascontiguousarray(r[:, 0]), np.float32(damping), tol,
                               max_iter)

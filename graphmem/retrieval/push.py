@@ -24,6 +24,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from graphmem.retrieval.ppr import PARALLEL_MIN_EDGES, kernel_scope
+
 PUSH_EPS = 1e-6
 
 
@@ -124,9 +126,11 @@ def push_many(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray,
     n = indptr.shape[0] - 1
     out = np.arange(n, dtype=np.int64) if out_nodes is None else \
         np.ascontiguousarray(out_nodes, dtype=np.int64)
-    return _push_many(np.ascontiguousarray(indptr, dtype=np.int64),
-                      np.ascontiguousarray(indices, dtype=np.int32),
-                      np.ascontiguousarray(weights, dtype=np.float32),
-                      np.ascontiguousarray(strength, dtype=np.float64), ptr,
-                      np.array(nodes, dtype=np.int64), np.array(ws, dtype=np.float64),
-                      float(damping), float(eps), out, out.shape[0])
+    # one thread per query: a single query has nothing to share between threads
+    with kernel_scope(PARALLEL_MIN_EDGES, parallel_work=len(seeds) > 1):
+        return _push_many(np.ascontiguousarray(indptr, dtype=np.int64),
+                          np.ascontiguousarray(indices, dtype=np.int32),
+                          np.ascontiguousarray(weights, dtype=np.float32),
+                          np.ascontiguousarray(strength, dtype=np.float64), ptr,
+                          np.array(nodes, dtype=np.int64), np.array(ws, dtype=np.float64),
+                          float(damping), float(eps), out, out.shape[0])
