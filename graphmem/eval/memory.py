@@ -120,7 +120,7 @@ def evaluate_memory(path: str | Path, workdir: Path, base: dict[str, Any] | None
             policy = f"llm:{plain.llm.model}"
         for q in conv["qa"]:
             gold = set(q.get("evidence") or [])
-            if not gold or not gold <= kept:
+            if not gold or (max_turns is not None and not gold <= kept):
                 continue
             n_questions += 1
             t0 = time.perf_counter()
