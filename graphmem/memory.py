@@ -264,7 +264,8 @@ class Memory:
         evolve = self.evolves
         with self._write_lock, single_threaded_blas():
             report = self._indexer(self.extractor, None).run(
-                read_items([doc]), note_metadata={doc.id: dict(metadata or {})}, evolve=evolve)
+                read_items([doc]), note_metadata={doc.id: dict(metadata or {})}, evolve=evolve,
+                overlap=False)
             ids = self.store.graph.passage_ids(doc.id)
             superseded = (Superseder(self.store, self.llm).run(ids)
                           if self.config.supersede_facts else [])

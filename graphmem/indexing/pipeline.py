@@ -126,9 +126,10 @@ class Indexer:
     # --- running --------------------------------------------------------------------
     def run(self, items: Iterable[Document | IngestProblem],
             extractions: dict[str, Extraction] | None = None, chunk: bool = True,
-            note_metadata: dict[str, dict] | None = None, evolve: bool = False
-            ) -> IndexReport:
-        """Index documents; ``extractions`` (by passage ID) bypass the extractor."""
+            note_metadata: dict[str, dict] | None = None, evolve: bool = False,
+            overlap: bool = True) -> IndexReport:
+        """Index documents; ``extractions`` (by passage ID) bypass the extractor.
+        ``overlap=False`` runs inline: one memory has no next batch to overlap with."""
         t0 = time.perf_counter()
         run_id = uuid.uuid4().hex[:12]
         if extractions is None and self.extractor is None:
@@ -152,7 +153,7 @@ class Indexer:
 
         meta = note_metadata or {}
         batches = self._batches(self._slots(documents(), report, chunk, run_id))
-        if not self.config.index_pipeline:
+        if not (self.config.index_pipeline and overlap):
             for batch in batches:
                 exs = self.writer.extract_slots(batch, extractions, report)
                 self.writer.write(batch, exs, report, run_id, meta, evolve)
