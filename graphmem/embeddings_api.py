@@ -31,11 +31,10 @@ from typing import Any
 import numpy as np
 
 from graphmem.embeddings import EmbeddingError, text_hash
-from graphmem.llm.retry import backoff, retry_after, short_error
+from graphmem.llm.retry import RETRY_STATUS, backoff, retry_after, short_error
 
 log = logging.getLogger(__name__)
 
-RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 QUERY_CACHE = 1024
 
 

@@ -38,14 +38,13 @@ from typing import Any, TypeVar
 from graphmem.config import Config, ConfigError
 from graphmem.llm.errors import LLMError, LLMOutputError, LLMUnavailable
 from graphmem.llm.jsonparse import parse_json
-from graphmem.llm.retry import backoff, retry_after, short_error
+from graphmem.llm.retry import RETRY_STATUS, backoff, retry_after, short_error
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
 MODES = ("json_schema", "json_object", "plain")
-RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 PROBE_RETRIES = 2
 """Retries of a 500 on a structured-output mode that has never worked, before giving it up."""
 _MODE_WORDS = ("response_format", "json_schema", "schema", "json_object", "grammar",

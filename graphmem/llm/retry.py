@@ -8,6 +8,8 @@ import time
 from typing import Any
 
 MAX_BACKOFF = 30.0
+RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+"""HTTP statuses worth another try (timeouts, conflicts, rate limits, server errors)."""
 
 
 def backoff(attempt: int) -> float:

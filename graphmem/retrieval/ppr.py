@@ -205,7 +205,7 @@ class TransitionCSR:
             out_degree = out_degree[order]
             self.order = order
         self.indptr, self.indices = indptr, indices
-        with kernel_scope(int(indptr[-1])):
+        with kernel_scope(int(indptr[-1]) >= PARALLEL_MIN_EDGES):
             self.norm_weights = _normalise_weights(indptr, indices, w, out_degree)
         self.dangling = np.flatnonzero(out_degree <= 0).astype(np.int64)
         cuts = np.searchsorted(indptr, np.linspace(0, indptr[-1], n_blocks + 1))
@@ -267,12 +267,12 @@ busy cores and 10 ms with one."""
 
 
 @contextlib.contextmanager
-def kernel_scope(edges: int, parallel_work: bool = True) -> Iterator[None]:
+def kernel_scope(parallel: bool) -> Iterator[None]:
     """Run a numba kernel: serialised where the threading layer needs it, and on one
-    thread (``numba.set_num_threads`` is per calling thread) unless the graph is big and
-    there is parallel work to share."""
+    thread (``numba.set_num_threads`` is per calling thread) unless ``parallel`` says
+    there is enough work to share (see ``PARALLEL_MIN_EDGES``)."""
     with _kernel_guard():
-        if parallel_work and edges >= PARALLEL_MIN_EDGES:
+        if parallel:
             yield
             return
         before = numba.get_num_threads()
@@ -296,7 +296,7 @@ def ppr_many(graph: TransitionCSR, resets: np.ndarray, damping: float = PPR_DAMP
     r = graph.to_internal(_reset_matrix(resets, graph.n))
     out = np.empty(r.shape, dtype=np.float64)
     args = (graph.indptr, graph.indices, graph.norm_weights, graph.dangling, graph.bounds)
-    with kernel_scope(int(graph.indptr[-1])):
+    with kernel_scope(int(graph.indptr[-1]) >= PARALLEL_MIN_EDGES):
         if r.shape[1] == 1:
             p, _ = ppr_single(*args, np.ascontiguousarray(r[:, 0]), np.float32(damping), tol,
                               max_iter)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from graphmem.retrieval.ppr import PARALLEL_MIN_EDGES, kernel_scope
+from graphmem.retrieval.ppr import kernel_scope
 
 PUSH_EPS = 1e-6
 
@@ -127,7 +127,7 @@ def push_many(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray,
     out = np.arange(n, dtype=np.int64) if out_nodes is None else \
         np.ascontiguousarray(out_nodes, dtype=np.int64)
     # one thread per query: a single query has nothing to share between threads
-    with kernel_scope(PARALLEL_MIN_EDGES, parallel_work=len(seeds) > 1):
+    with kernel_scope(len(seeds) > 1):
         return _push_many(np.ascontiguousarray(indptr, dtype=np.int64),
                           np.ascontiguousarray(indices, dtype=np.int32),
                           np.ascontiguousarray(weights, dtype=np.float32),
