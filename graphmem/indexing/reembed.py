@@ -25,7 +25,7 @@ import numpy as np
 
 from graphmem.embeddings import Embedder, text_hash
 from graphmem.store.base import Store
-from graphmem.store.portable import _portable, dump, migrate
+from graphmem.store.portable import dump, load, migrate
 from graphmem.types import Note
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def reembed(src: Store, dst: Store, embedder: Embedder,
             yield _embed(batch)
             if progress:
                 progress("embed", len(batch), total)
-        _portable(dst).load(dst, "meta", [{"key": "embedding_dim", "value": str(embedder.dim)}])
+        load(dst, "meta", [{"key": "embedding_dim", "value": str(embedder.dim)}])
 
     def _embed(batch: list[tuple[str, str]]) -> list[dict[str, Any]]:
         vecs = np.asarray(embedder.embed_documents([t for _, t in batch]), dtype=np.float32)

@@ -71,6 +71,11 @@ def dump(store: Store, table: str, chunk: int = CHUNK) -> Iterator[Rows]:
     yield from _portable(store).dump(store, table, chunk)
 
 
+def load(store: Store, table: str, rows: Rows) -> None:
+    """Write rows of one logical table into ``store``."""
+    _portable(store).load(store, table, rows)
+
+
 def migrate(src: Store, dst: Store,
             progress: Callable[[str, int, int | None], None] | None = None,
             vectors: Callable[[], Iterator[Rows]] | None = None) -> dict[str, int]:
@@ -86,7 +91,6 @@ def migrate(src: Store, dst: Store,
     if vectors is None and src_model and dst_model and src_model != dst_model:
         raise StoreError(f"the stores use different embedding models ({src_model!r} vs "
                          f"{dst_model!r})")
-    load = _portable(dst).load
     counts: dict[str, int] = {}
     for table in TABLES:
         counts[table] = 0
