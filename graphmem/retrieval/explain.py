@@ -6,6 +6,11 @@ transition probability w(u, v) / strength(u), sources start at -log of their sha
 the seed mass, and Dijkstra finds the cheapest path to each retrieved passage. It runs
 in numba over the same CSR arrays as the walk, so explaining costs well under a
 millisecond on MuSiQue-sized graphs.
+
+On large graphs the search is confined to the walk's region: the ``REGION`` nodes with the
+most PPR mass (plus seeds and targets). A most probable path runs through nodes the walk
+visits often, and without the bound one hub entity seed (degree in the tens of thousands)
+made explaining cost 38 ms of a 51 ms search at 1M edges.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ import heapq
 
 import numpy as np
 from numba import njit
+
+REGION = 4096
 
 
 @njit(cache=True)
@@ -63,19 +70,30 @@ def _dijkstra(indptr, indices, weights, strength, seeds, seed_cost, targets, max
 def strongest_paths(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray,
                     strength: np.ndarray, seeds: dict[int, float], targets: list[int],
                     max_hops: int = 6, max_pops: int = 50_000,
-                    blocked: np.ndarray | None = None) -> dict[int, list[int]]:
+                    blocked: np.ndarray | None = None,
+                    scores: np.ndarray | None = None) -> dict[int, list[int]]:
     """For each target node, the most probable path (node numbers) from a seed to it,
     never through a ``blocked`` node (passages outside a search's scope).
 
+    With ``scores`` (the walk's PPR mass per node) and a graph of more than ``REGION``
+    nodes, only the ``REGION`` nodes of most mass, the seeds and the targets are searched.
     Targets not reached within ``max_hops`` edges are absent from the result.
     """
     if not seeds or not targets:
         return {}
+    n = indptr.shape[0] - 1
     nodes = np.array(list(seeds), dtype=np.int64)
     mass = np.array([seeds[s] for s in seeds], dtype=np.float64)
     cost = -np.log(np.maximum(mass / mass.sum(), 1e-300))
-    if blocked is None:
-        blocked = np.zeros(indptr.shape[0] - 1, dtype=np.bool_)
+    blocked = np.zeros(n, dtype=np.bool_) if blocked is None else blocked.copy()
+    if scores is not None and n > REGION:
+        outside = scores <= 0
+        if n - int(outside.sum()) > REGION:  # ties broken arbitrarily: exactly REGION kept
+            outside[:] = True
+            outside[np.argpartition(scores, n - REGION)[n - REGION:]] = False
+        outside[nodes] = False
+        outside[np.asarray(targets, dtype=np.int64)] = False
+        blocked |= outside
     dist, prev = _dijkstra(indptr, indices, weights, strength, nodes, cost,
                            np.array(targets, dtype=np.int64), max_hops, max_pops,
                            np.ascontiguousarray(blocked, dtype=np.bool_))

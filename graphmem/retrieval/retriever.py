@@ -231,35 +231,52 @@ class Retriever:
         resets = np.zeros((g.n_nodes, len(walk)))
         for col, i in enumerate(walk):
             resets[:, col] = self._reset(g, seeds[i], dense[i], recipe, top_n)
-        if solver == "push":  # local: only the seeds' neighbourhood is touched
-            sparse = [{int(n): float(resets[n, col]) for n in np.flatnonzero(resets[:, col])}
-                      for col in range(len(walk))]
-            scores = push_many(g.indptr, g.indices, g.weights, g.strength, sparse, d,
-                               recipe.push_eps,
-                               None if kept is not None else np.arange(g.n_passages))
-        else:
-            scores = ppr_many(g.transition, resets, d, self.tol, self.max_iter)
-        if kept is not None:
-            kept.extend((scores[:, walk.index(i)] if i in walk else None, s)
-                        for i, s in enumerate(seeds))
+        walked: dict[int, np.ndarray] = {}
         blocked = None
         if allowed is not None:
             blocked = np.zeros(g.n_nodes, dtype=bool)
             blocked[:g.n_passages] = ~allowed
-        for col, i in enumerate(walk):
-            mass = scores[:g.n_passages, col].copy()
+        for col, score in self._walk(g, resets, solver, d, recipe):
+            i = walk[col]
+            if kept is not None:
+                walked[i] = score
+            mass = score[:g.n_passages].copy()
             if allowed is not None:
                 mass[~allowed] = -1.0
             order = [j for j in top_k(mass, k) if mass[j] >= 0]
             own = (1.0 - d) * resets[:g.n_passages, col] / max(resets[:, col].sum(), 1e-300)
             paths = (strongest_paths(g.indptr, g.indices, g.weights, g.strength,
-                                     seeds[i].entities, [int(j) for j in order], blocked=blocked)
+                                     seeds[i].entities, [int(j) for j in order], blocked=blocked,
+                                     scores=score)
                      if explain else {})
             out[i] = [Ranked(pids[j], float(mass[j]), float(dense[i, j]),
                              self._why(g, seeds[i], paths.get(int(j), []),
                                        "graph" if own[j] < 0.5 * mass[j] else "dense prior"))
                       for j in order]
+        if kept is not None:
+            kept.extend((walked.get(i), s) for i, s in enumerate(seeds))
         return out
+
+    def _walk(self, g: GraphIndex, resets: np.ndarray, solver: str, damping: float,
+              recipe: Recipe, chunk: int = 8):
+        """Yield (column, PPR mass of every node) per reset column.
+
+        Push runs a few queries at a time (one per thread), so a large batch never holds
+        an (all nodes x all queries) array; the power iteration is one batched solve.
+        """
+        if solver != "push":
+            scores = ppr_many(g.transition, resets, damping, self.tol, self.max_iter)
+            for col in range(resets.shape[1]):
+                yield col, scores[:, col]
+            return
+        for start in range(0, resets.shape[1], chunk):
+            cols = range(start, min(start + chunk, resets.shape[1]))
+            sparse = [{int(n): float(resets[n, c]) for n in np.flatnonzero(resets[:, c])}
+                      for c in cols]  # local: only the seeds' neighbourhood is touched
+            scores = push_many(g.indptr, g.indices, g.weights, g.strength, sparse, damping,
+                               recipe.push_eps)
+            for j, c in enumerate(cols):
+                yield c, scores[:, j]
 
     def _dense_ranking(self, pids: list[str], row: np.ndarray, k: int,
                        method: str) -> list[Ranked]:
