@@ -263,3 +263,20 @@ def test_explaining_a_large_walk_stays_in_its_region(monkeypatch):
     assert seen[-1] <= 50
     explain.strongest_paths(indptr, indices, w, strength, {0: 1.0}, [3])
     assert seen[-1] == n  # without the walk's scores nothing is confined
+
+
+def test_both_solvers_walk_the_same_truncated_prior(demo_memory, demo_questions):
+    """The passage prior's truncation is the recipe's, not push's: with a one-passage
+    prior the power iteration and push still rank alike, and differently from a prior on
+    every passage."""
+    from graphmem.retrieval.recipes import HYBRID
+
+    qs = [q["question"] for q in demo_questions]
+    one = HYBRID.with_(prior_passages=1)
+    power = demo_memory.search_many(qs, k=5, recipe=one.with_(solver="power"))
+    push = demo_memory.search_many(qs, k=5, recipe=one.with_(solver="push", push_eps=1e-9))
+    full = demo_memory.search_many(qs, k=5, recipe=HYBRID.with_(solver="power",
+                                                                 prior_passages=None))
+    ids = [[h.passage_id for h in hs] for hs in power]
+    assert ids == [[h.passage_id for h in hs] for hs in push]
+    assert ids != [[h.passage_id for h in hs] for hs in full]

@@ -57,9 +57,11 @@ class Recipe:
     million edges or more)."""
     push_eps: float = PUSH_EPS
     """Push accuracy: every estimate is within ``push_eps`` x the node's degree."""
-    push_passages: int = 500
-    """With push, the dense prior restarts only at this many top passages (a prior on
-    every passage would make the whole graph the frontier)."""
+    prior_passages: int | None = 500
+    """The dense prior restarts only at this many top passages (None: at every passage).
+    A prior on every passage would make the whole graph push's frontier; both solvers
+    use the same truncation, so they solve the same walk and differ only by ``push_eps``.
+    On MuSiQue-100 (1,890 passages) recall is the same with and without it."""
 
     def with_(self, **changes: object) -> Recipe:
         return replace(self, **changes)  # type: ignore[arg-type]

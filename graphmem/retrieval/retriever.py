@@ -227,10 +227,9 @@ class Retriever:
             return out
         d = damping if damping is not None else recipe.damping
         solver = choose_solver(self.solver or recipe.solver, g)
-        top_n = recipe.push_passages if solver == "push" else None
         resets = np.zeros((g.n_nodes, len(walk)))
         for col, i in enumerate(walk):
-            resets[:, col] = self._reset(g, seeds[i], dense[i], recipe, top_n)
+            resets[:, col] = self._reset(g, seeds[i], dense[i], recipe, recipe.prior_passages)
         walked: dict[int, np.ndarray] = {}
         blocked = None
         if allowed is not None:
