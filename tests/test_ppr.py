@@ -66,7 +66,12 @@ def igraph_reference(g, r: np.ndarray, d: float) -> np.ndarray:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("directed", [False, True])
 @pytest.mark.parametrize("damping", [0.5, 0.85])
-def test_matches_igraph_and_scipy(seed, directed, damping):
+@pytest.mark.parametrize("kernels", ["numba", "numpy"])
+def test_matches_igraph_and_scipy(seed, directed, damping, kernels, monkeypatch):
+    """Both kernels (numba, and the numpy twin one-shot processes use) match references."""
+    import graphmem.retrieval.ppr as ppr_mod
+
+    monkeypatch.setattr(ppr_mod, "KERNELS", kernels)
     g, mat, rng = random_graph(seed, directed=directed)
     r = np.zeros(mat.shape[0])
     r[rng.integers(0, mat.shape[0], 5)] = rng.random(5) + 0.1
@@ -110,15 +115,17 @@ def test_small_graphs_walk_on_one_thread(monkeypatch):
     import numba
 
     import graphmem.retrieval.ppr as ppr_mod
+    from graphmem.retrieval import kernels
 
     seen = []
-    real = ppr_mod.ppr_single
+    real = kernels.ppr_single
 
     def spy(*args):
         seen.append(numba.get_num_threads())
         return real(*args)
 
-    monkeypatch.setattr(ppr_mod, "ppr_single", spy)
+    monkeypatch.setattr(ppr_mod, "KERNELS", "numba")
+    monkeypatch.setattr(kernels, "ppr_single", spy)
     _, mat, _ = random_graph(1)
     before = numba.get_num_threads()
     reset = np.zeros(mat.shape[0])
@@ -250,13 +257,15 @@ def test_explaining_a_large_walk_stays_in_its_region(monkeypatch):
     scores[[0, 1, 2, 3]] = [0.5, 0.2, 0.1, 0.05]
     scores[4:] = 1e-6  # the hub's leaves: reachable, little mass
     seen = []
-    real = explain._dijkstra
+    from graphmem.retrieval import kernels
+
+    real = kernels.dijkstra
 
     def spy(*args):
         seen.append(int((~args[-1]).sum()))  # nodes the search may enter
         return real(*args)
 
-    monkeypatch.setattr(explain, "_dijkstra", spy)
+    monkeypatch.setattr(kernels, "dijkstra", spy)
     paths = explain.strongest_paths(indptr, indices, w, strength, {0: 1.0}, [3],
                                     scores=scores)
     assert paths[3] == [0, 1, 2, 3]
@@ -280,3 +289,24 @@ def test_both_solvers_walk_the_same_truncated_prior(demo_memory, demo_questions)
     ids = [[h.passage_id for h in hs] for hs in power]
     assert ids == [[h.passage_id for h in hs] for hs in push]
     assert ids != [[h.passage_id for h in hs] for hs in full]
+
+
+def test_numpy_explanations_match_the_numba_kernel(monkeypatch):
+    """The plain-Python path search (used before numba is loaded) finds the same paths."""
+    import graphmem.retrieval.ppr as ppr_mod
+    from graphmem.retrieval.explain import strongest_paths
+
+    n = 3000
+    indptr, indices, w = _random_graph(n, 9000, 4)
+    strength = np.bincount(np.repeat(np.arange(n), np.diff(indptr)),
+                           weights=w.astype(np.float64), minlength=n)
+    seeds, targets = {5: 1.0, 17: 0.3}, list(range(100, 160))
+    blocked = np.zeros(n, dtype=bool)
+    blocked[200:260] = True
+    found = {}
+    for kernels in ("numba", "numpy"):
+        monkeypatch.setattr(ppr_mod, "KERNELS", kernels)
+        found[kernels] = strongest_paths(indptr, indices, w, strength, seeds, targets,
+                                         max_hops=4, blocked=blocked)
+    assert found["numba"] == found["numpy"] and len(found["numpy"]) > 10
+    assert all(not blocked[u] for p in found["numpy"].values() for u in p)

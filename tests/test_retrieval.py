@@ -107,3 +107,27 @@ def test_query_spans_and_verbatim_names():
     assert verbatim_names("tell me about the orrin theatre in port sable", names) == [
         "orrin theatre", "port sable"]
     assert HYBRID.damping == 0.6
+
+
+def test_one_shot_search_never_loads_numba_and_a_busy_process_does(demo_memory):
+    """A fresh process's first searches walk with numpy (numba's import and kernel loads
+    cost ~0.5 s, half of a one-shot CLI search); a process that keeps searching loads
+    the kernels, and the hits are the same either way."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\nfrom graphmem import Memory\n"
+        "m = Memory(sys.argv[1], read_only=True)\nq = sys.argv[2]\n"
+        "first = [h.passage_id for h in m.search(q, k=5)]\n"
+        "after_one = 'numba' in sys.modules\n"
+        "for _ in range(4):\n    later = [h.passage_id for h in m.search(q, k=5)]\n"
+        "print(json.dumps([after_one, 'graphmem.retrieval.kernels' in sys.modules, "
+        "first == later, len(first)]))\n")
+    out = subprocess.run([sys.executable, "-c", code, str(demo_memory.config.store),
+                          "Which city hosts the oldest university?"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    after_one, loaded_later, same, n = json.loads(out.stdout.strip().splitlines()[-1])
+    assert not after_one and loaded_later and same and n > 0

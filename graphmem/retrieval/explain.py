@@ -18,53 +18,10 @@ from __future__ import annotations
 import heapq
 
 import numpy as np
-from numba import njit
+
+from graphmem.retrieval.ppr import use_numba
 
 REGION = 4096
-
-
-@njit(cache=True)
-def _dijkstra(indptr, indices, weights, strength, seeds, seed_cost, targets, max_hops,
-              max_pops, blocked):  # pragma: no cover - jit
-    n = indptr.shape[0] - 1
-    dist = np.full(n, np.inf)
-    hops = np.zeros(n, dtype=np.int64)
-    prev = np.full(n, -1, dtype=np.int64)
-    is_target = np.zeros(n, dtype=np.bool_)
-    for t in targets:
-        is_target[t] = True
-    remaining = targets.shape[0]
-    heap = [(0.0, np.int64(0))]
-    heap.pop()
-    for i in range(seeds.shape[0]):
-        s = seeds[i]
-        if seed_cost[i] < dist[s]:
-            dist[s] = seed_cost[i]
-            heapq.heappush(heap, (seed_cost[i], np.int64(s)))
-    done = np.zeros(n, dtype=np.bool_)
-    pops = 0
-    while len(heap) > 0 and remaining > 0 and pops < max_pops:
-        d, u = heapq.heappop(heap)
-        if done[u]:
-            continue
-        done[u] = True
-        pops += 1
-        if is_target[u]:
-            remaining -= 1
-        if hops[u] >= max_hops or strength[u] <= 0:
-            continue
-        for k in range(indptr[u], indptr[u + 1]):
-            v = np.int64(indices[k])
-            w = weights[k]
-            if w <= 0 or done[v] or blocked[v]:
-                continue
-            nd = d - np.log(w / strength[u])
-            if nd < dist[v]:
-                dist[v] = nd
-                prev[v] = u
-                hops[v] = hops[u] + 1
-                heapq.heappush(heap, (nd, v))
-    return dist, prev
 
 
 def strongest_paths(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray,
@@ -94,16 +51,58 @@ def strongest_paths(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray
         outside[nodes] = False
         outside[np.asarray(targets, dtype=np.int64)] = False
         blocked |= outside
-    dist, prev = _dijkstra(indptr, indices, weights, strength, nodes, cost,
-                           np.array(targets, dtype=np.int64), max_hops, max_pops,
-                           np.ascontiguousarray(blocked, dtype=np.bool_))
+    args = (indptr, indices, weights, strength, nodes, cost, np.array(targets, dtype=np.int64),
+            max_hops, max_pops, np.ascontiguousarray(blocked, dtype=np.bool_))
+    if use_numba(int(indptr[-1])):
+        from graphmem.retrieval.kernels import dijkstra
+
+        dist_a, prev_a = dijkstra(*args)
+        reached = {t for t in targets if np.isfinite(dist_a[t])}
+        prev = prev_a.__getitem__
+    else:
+        dist, back = _dijkstra_py(*args)
+        reached = {t for t in targets if t in dist}
+        prev = lambda u: back.get(u, -1)  # noqa: E731
     out: dict[int, list[int]] = {}
     for t in targets:
-        if not np.isfinite(dist[t]):
+        if t not in reached:
             continue
         path = [t]
-        while prev[path[-1]] >= 0 and len(path) < max_hops + 2:
-            path.append(int(prev[path[-1]]))
+        while prev(path[-1]) >= 0 and len(path) < max_hops + 2:
+            path.append(int(prev(path[-1])))
         out[t] = path[::-1]
     return out
 
+
+def _dijkstra_py(indptr, indices, weights, strength, seeds, seed_cost, targets, max_hops,
+                 max_pops, blocked) -> tuple[dict[int, float], dict[int, int]]:
+    """``kernels.dijkstra`` in plain Python over dictionaries (for processes that have not
+    loaded numba; see ``ppr.use_numba``): the same costs, order and limits."""
+    dist: dict[int, float] = {}
+    hops: dict[int, int] = {}
+    prev: dict[int, int] = {}
+    heap: list[tuple[float, int]] = []
+    for s, c in zip(seeds.tolist(), seed_cost.tolist(), strict=True):
+        if c < dist.get(s, np.inf):
+            dist[s], hops[s] = c, 0
+            heapq.heappush(heap, (c, s))
+    remaining = set(targets.tolist())
+    done: set[int] = set()
+    while heap and remaining and len(done) < max_pops:
+        d, u = heapq.heappop(heap)
+        if u in done:
+            continue
+        done.add(u)
+        remaining.discard(u)
+        su = float(strength[u])
+        if hops[u] >= max_hops or su <= 0:
+            continue
+        lo, hi = int(indptr[u]), int(indptr[u + 1])
+        for v, w in zip(indices[lo:hi].tolist(), weights[lo:hi].tolist(), strict=True):
+            if w <= 0 or v in done or blocked[v]:
+                continue
+            nd = d - float(np.log(w / su))
+            if nd < dist.get(v, np.inf):
+                dist[v], prev[v], hops[v] = nd, u, hops[u] + 1
+                heapq.heappush(heap, (nd, v))
+    return dist, prev

@@ -1,4 +1,5 @@
-"""Personalized PageRank as a pure function over CSR arrays, compiled with numba.
+"""Personalized PageRank as a pure function over CSR arrays, compiled with numba (the
+kernels live in ``kernels.py``, imported only when a walk needs them).
 
 Why not scipy or igraph: both are fine for one query, but a plain numba re-write of a
 sparse matrix-vector product gains nothing on two cores (measured). What wins, each
@@ -31,13 +32,12 @@ normalised but must have positive mass.
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
 
-import numba
 import numpy as np
-from numba import njit, prange
 
 from graphmem.config import PPR_DAMPING, PPR_MAX_ITER, PPR_TOL
 
@@ -47,96 +47,6 @@ BATCH = 32
 
 class PPRError(ValueError):
     """The walk cannot be run as asked (bad reset vector or graph arrays)."""
-
-
-@njit(cache=True, parallel=True)
-def _normalise_weights(indptr, indices, weights, out_degree):  # pragma: no cover - jit
-    n = indptr.shape[0] - 1
-    out = np.empty(weights.shape[0], dtype=np.float32)
-    for v in prange(n):
-        for k in range(indptr[v], indptr[v + 1]):
-            d = out_degree[indices[k]]
-            out[k] = weights[k] / d if d > 0 else 0.0
-    return out
-
-
-@njit(cache=True, parallel=True)
-def ppr_single(indptr, indices, norm_w, dangling, bounds, reset, damping, tol,
-               max_iter):  # pragma: no cover - jit
-    """Fused power iteration for one reset vector (float32, sums to 1).
-
-    Returns ``(scores, iterations)``; stops when the L1 change of an iteration is below
-    ``tol``. ``bounds`` splits the rows into blocks of about equal edge count.
-    """
-    p = reset.copy()
-    q = np.empty_like(p)
-    nb = bounds.shape[0] - 1
-    for it in range(max_iter):
-        dm = 0.0
-        for j in range(dangling.shape[0]):
-            dm += p[dangling[j]]
-        tele = np.float32((1.0 - damping) + damping * dm)
-        part = np.zeros(nb)
-        for blk in prange(nb):
-            e = 0.0
-            for v in range(bounds[blk], bounds[blk + 1]):
-                acc = np.float32(0.0)
-                for k in range(indptr[v], indptr[v + 1]):
-                    acc += norm_w[k] * p[indices[k]]
-                new = tele * reset[v] + damping * acc
-                e += abs(new - p[v])
-                q[v] = new
-            part[blk] = e
-        p, q = q, p
-        if part.sum() < tol:
-            return p, it + 1
-    return p, max_iter
-
-
-@njit(cache=True, parallel=True)
-def ppr_batch(indptr, indices, norm_w, dangling, bounds, reset, damping, tol,
-              max_iter):  # pragma: no cover - jit
-    """The same iteration for a block of reset vectors (n x b, columns sum to 1).
-
-    Each edge is read once per iteration for all b queries; the walk stops when every
-    column's L1 change is below ``tol``.
-    """
-    n, b = reset.shape
-    p = reset.copy()
-    q = np.empty_like(p)
-    nb = bounds.shape[0] - 1
-    for it in range(max_iter):
-        dmass = np.zeros(b)
-        for j in range(dangling.shape[0]):
-            for c in range(b):
-                dmass[c] += p[dangling[j], c]
-        tele = np.empty(b, dtype=np.float32)
-        for c in range(b):
-            tele[c] = (1.0 - damping) + damping * dmass[c]
-        part = np.zeros((nb, b))
-        for blk in prange(nb):
-            acc = np.empty(b, dtype=np.float32)
-            for v in range(bounds[blk], bounds[blk + 1]):
-                acc[:] = 0.0
-                for k in range(indptr[v], indptr[v + 1]):
-                    u = indices[k]
-                    w = norm_w[k]
-                    for c in range(b):
-                        acc[c] += w * p[u, c]
-                for c in range(b):
-                    new = tele[c] * reset[v, c] + damping * acc[c]
-                    part[blk, c] += abs(new - p[v, c])
-                    q[v, c] = new
-        p, q = q, p
-        worst = 0.0
-        for c in range(b):
-            s = 0.0
-            for blk in range(nb):
-                s += part[blk, c]
-            worst = max(worst, s)
-        if worst < tol:
-            return p, it + 1
-    return p, max_iter
 
 
 def _check_csr(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray
@@ -176,12 +86,13 @@ class TransitionCSR:
     """A graph prepared once for many walks.
 
     Holds normalised float32 weights, the dangling nodes, an edge-balanced split of the
-    rows and (with ``reorder=True``) a locality-improving renumbering of the nodes that
+    rows and (with ``reorder``; by default from ``PARALLEL_MIN_EDGES`` CSR entries up) a
+    locality-improving renumbering of the nodes that
     :func:`ppr_many` undoes on the way out, so callers never see it.
     """
 
     def __init__(self, indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray,
-                 out_degree: np.ndarray | None = None, reorder: bool = True,
+                 out_degree: np.ndarray | None = None, reorder: bool | None = None,
                  n_blocks: int = N_BLOCKS) -> None:
         indptr, indices, w = _check_csr(indptr, indices, weights)
         self.n = indptr.shape[0] - 1
@@ -191,6 +102,11 @@ class TransitionCSR:
         if out_degree.shape[0] != self.n:
             raise PPRError("out_degree must have one entry per node")
         self.order: np.ndarray | None = None
+        self._rows: np.ndarray | None = None
+        # renumbering pays on big graphs only (MuSiQue-100: 2.2 ms a walk with, 2.1
+        # without) and costs scipy's import and the ordering in every new process
+        if reorder is None:
+            reorder = indices.size >= PARALLEL_MIN_EDGES
         if reorder and self.n > 1 and indices.size:
             order = _rcm_order(indptr, indices, self.n)
             rank = np.empty_like(order)
@@ -205,12 +121,20 @@ class TransitionCSR:
             out_degree = out_degree[order]
             self.order = order
         self.indptr, self.indices = indptr, indices
-        with kernel_scope(int(indptr[-1]) >= PARALLEL_MIN_EDGES):
-            self.norm_weights = _normalise_weights(indptr, indices, w, out_degree)
+        od = out_degree[indices]
+        self.norm_weights = np.divide(w, od, out=np.zeros_like(w), where=od > 0,
+                                      dtype=np.float32)
         self.dangling = np.flatnonzero(out_degree <= 0).astype(np.int64)
         cuts = np.searchsorted(indptr, np.linspace(0, indptr[-1], n_blocks + 1))
         cuts[0], cuts[-1] = 0, self.n
         self.bounds = np.unique(cuts).astype(np.int64)  # strictly increasing, 0 ... n
+
+    @property
+    def row_of_entry(self) -> np.ndarray:
+        """The row of every CSR entry (what numpy's matrix-vector product needs)."""
+        if self._rows is None:
+            self._rows = np.repeat(np.arange(self.n, dtype=np.int32), np.diff(self.indptr))
+        return self._rows
 
     def to_internal(self, r: np.ndarray) -> np.ndarray:
         return r if self.order is None else r[self.order]
@@ -251,6 +175,8 @@ _WORKQUEUE_LOCK = threading.Lock()
 def _kernel_guard() -> Any:
     """numba's ``workqueue`` threading layer (used when neither TBB nor OpenMP is present)
     aborts when two threads run parallel kernels at once; serialise them only then."""
+    import numba
+
     try:
         layer = numba.threading_layer()
     except ValueError:  # no parallel kernel has run yet: be safe for this first one
@@ -266,11 +192,48 @@ descheduled thread: a LoCoMo search (600 passages) took 540 ms with two threads 
 busy cores and 10 ms with one."""
 
 
+NUMPY_MAX_ENTRIES = 300_000
+"""Single walks on graphs below this many CSR entries may run on numpy (see
+:func:`use_numba`)."""
+
+
+KERNELS = "auto"
+"""``auto`` (the rule of :func:`use_numba`), ``numba`` or ``numpy`` (tests pin one)."""
+
+
+def use_numba(entries: int, queries: int = 1) -> bool:
+    """Run a walk (or an explanation) in the numba kernels, or in their numpy twins?
+
+    numba, whenever its kernels are already loaded in this process, for batches, and for
+    graphs of ``NUMPY_MAX_ENTRIES`` CSR entries or more. Otherwise numpy: loading numba
+    costs a new process ~0.5 s, while a whole search on MuSiQue-100 (106k entries) takes
+    ~42 ms with numpy and ~20 ms with numba, so a one-shot CLI search starts in half the
+    time. A process that keeps searching loads the kernels after ``NUMPY_WALKS`` numpy
+    walks; servers load them when they start (:func:`load_kernels`). Both converge to
+    the same tolerance (MuSiQue-100 recall is identical).
+    """
+    if KERNELS != "auto":
+        return KERNELS == "numba" or queries > 1
+    return queries > 1 or entries >= NUMPY_MAX_ENTRIES or \
+        "graphmem.retrieval.kernels" in sys.modules
+
+
+NUMPY_WALKS = 3
+_numpy_walks = 0
+
+
+def load_kernels() -> None:
+    """Import (and load from numba's disk cache) every kernel, for long-lived processes."""
+    from graphmem.retrieval import kernels  # noqa: F401
+
+
 @contextlib.contextmanager
 def kernel_scope(parallel: bool) -> Iterator[None]:
     """Run a numba kernel: serialised where the threading layer needs it, and on one
     thread (``numba.set_num_threads`` is per calling thread) unless ``parallel`` says
     there is enough work to share (see ``PARALLEL_MIN_EDGES``)."""
+    import numba
+
     with _kernel_guard():
         if parallel:
             yield
@@ -294,6 +257,15 @@ def ppr_many(graph: TransitionCSR, resets: np.ndarray, damping: float = PPR_DAMP
     if not 0.0 < damping < 1.0:
         raise PPRError(f"damping must be in (0, 1), got {damping}")
     r = graph.to_internal(_reset_matrix(resets, graph.n))
+    if not use_numba(int(graph.indptr[-1]), r.shape[1]):
+        global _numpy_walks
+        out = _ppr_numpy(graph, r[:, 0].astype(np.float64), damping, tol, max_iter)[:, None]
+        _numpy_walks += 1
+        if _numpy_walks >= NUMPY_WALKS and KERNELS == "auto":
+            load_kernels()  # this process keeps walking: numba pays for itself from now
+        return graph.to_external(out / out.sum(axis=0))
+    from graphmem.retrieval.kernels import ppr_batch, ppr_single
+
     out = np.empty(r.shape, dtype=np.float64)
     args = (graph.indptr, graph.indices, graph.norm_weights, graph.dangling, graph.bounds)
     with kernel_scope(int(graph.indptr[-1]) >= PARALLEL_MIN_EDGES):
@@ -308,6 +280,22 @@ def ppr_many(graph: TransitionCSR, resets: np.ndarray, damping: float = PPR_DAMP
                 out[:, start:start + batch] = p
     out /= out.sum(axis=0)
     return graph.to_external(out)
+
+
+def _ppr_numpy(graph: TransitionCSR, reset: np.ndarray, damping: float, tol: float,
+               max_iter: int) -> np.ndarray:
+    """The single-vector iteration of ``kernels.ppr_single`` in numpy (float64)."""
+    rows = graph.row_of_entry
+    p = reset.copy()
+    for _ in range(max_iter):
+        tele = (1.0 - damping) + damping * p[graph.dangling].sum()
+        new = tele * reset + damping * np.bincount(
+            rows, weights=graph.norm_weights * p[graph.indices], minlength=graph.n)
+        err = np.abs(new - p).sum()
+        p = new
+        if err < tol:
+            break
+    return p
 
 
 def personalized_pagerank(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray,

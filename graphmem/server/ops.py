@@ -78,7 +78,10 @@ class Service:
     """The operations, bound to one memory."""
 
     def __init__(self, memory: Any) -> None:
+        from graphmem.retrieval.ppr import load_kernels
+
         self.memory = memory
+        load_kernels()  # a server walks many times: numba's kernels from the first request
 
     @guarded
     def search(self, query: str, k: int = 5, recipe: str | None = None, namespace: str = "",
