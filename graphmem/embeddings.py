@@ -109,7 +109,8 @@ class OnnxEmbedder:
     """The same transformer exported to ONNX: mean pooling and L2 norm done in numpy."""
 
     def __init__(self, model_name: str = DEFAULT_MODEL, batch_size: int = EMBEDDING_BATCH_SIZE,
-                 cache_dir: Path | None = None, token_budget: int = 1024) -> None:
+                 cache_dir: Path | None = None, token_budget: int = 1024,
+                 int8: bool = False) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -118,6 +119,8 @@ class OnnxEmbedder:
         self.token_budget = token_budget
         model_dir = resolve_model_dir(model_name)
         onnx_path = export_onnx(model_dir, cache_dir)
+        if int8:
+            onnx_path = quantize_onnx(onnx_path)
         self._max_len = _max_seq_length(model_dir)
         tok = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         tok.enable_truncation(max_length=self._max_len)
@@ -234,6 +237,33 @@ def export_onnx(model_dir: Path, cache_dir: Path | None = None) -> Path:
     return path
 
 
+def quantize_onnx(path: Path) -> Path:
+    """An int8 copy of an exported model (made once, beside it; atomic like the export).
+
+    Dynamic quantisation with one scale per output channel: weights int8, activations
+    quantised on the fly. Per-tensor scales moved MiniLM's vectors too far (mean cosine
+    to fp32 0.956); per-channel keeps 0.99 and runs ~1.5x faster on two cores. On
+    MuSiQue-100 R@5 moved 75.1 -> 74.7 (``benchmarks/index_musique.py --int8``).
+    """
+    out = path.with_name("model.int8.onnx")
+    if out.exists():
+        return out
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # its advice to pre-process the model first is noise here
+    try:
+        log.info("quantising %s to int8 (once)", path)
+        quantize_dynamic(str(path), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
+        os.replace(tmp, out)
+    finally:
+        root.setLevel(level)
+        tmp.unlink(missing_ok=True)
+    return out
+
+
 _EMBEDDERS: dict[tuple, Embedder] = {}
 _EMBEDDERS_LOCK = threading.Lock()
 
@@ -254,8 +284,8 @@ def load_embedder(model_name: str = DEFAULT_MODEL, backend: str = "auto",
             emb = ApiEmbedder(model_name, base_url, api_key, batch_size=min(batch_size, 64))
         elif backend == "torch":
             emb = TorchEmbedder(model_name, batch_size)
-        elif backend == "onnx":
-            emb = OnnxEmbedder(model_name, batch_size, cache_dir)
+        elif backend in ("onnx", "onnx-int8"):
+            emb = OnnxEmbedder(model_name, batch_size, cache_dir, int8=backend == "onnx-int8")
         else:
             try:
                 emb = OnnxEmbedder(model_name, batch_size, cache_dir)

@@ -250,3 +250,22 @@ def test_export_keeps_predicates_direction_and_survives_control_characters(make_
         labels = {n: d.get("label") for n, d in g.nodes(data=True)}
         assert ("paul dreyer", "designed", "orrin theatre") in {
             (labels[a], d["predicate"], labels[b]) for a, b, d in rel}
+
+
+def test_int8_backend_is_close_to_fp32_and_kept_apart_from_it(embedder, demo_corpus, tmp_path):
+    """The opt-in int8 embedder is the same network quantised: close vectors (not equal),
+    and a store records it as another model, so the two are never mixed in one store."""
+    from graphmem import Memory
+    from graphmem.embeddings import load_embedder
+    from graphmem.store.base import StoreError
+
+    texts = [d["text"] for d in demo_corpus[:12]] + ["Ada Lovelace", "Analytical Engine"]
+    q8 = load_embedder(backend="onnx-int8")
+    a, b = embedder.embed_documents(texts), q8.embed_documents(texts)
+    cos = (a * b).sum(axis=1)
+    assert cos.min() > 0.95 and cos.mean() > 0.98 and not np.allclose(a, b, atol=1e-4)
+    with Memory(tmp_path / "s", embedding_backend="onnx-int8") as mem:
+        mem.index(demo_corpus[:3])
+        assert mem.config.embedding_identity.endswith("(int8)")
+    with pytest.raises(StoreError, match="int8"):
+        Memory(tmp_path / "s").search("Ada")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from graphmem.retrieval.linking import query_spans, verbatim_names
@@ -131,3 +132,43 @@ def test_one_shot_search_never_loads_numba_and_a_busy_process_does(demo_memory):
     assert out.returncode == 0, out.stderr[-2000:]
     after_one, loaded_later, same, n = json.loads(out.stdout.strip().splitlines()[-1])
     assert not after_one and loaded_later and same and n > 0
+
+
+def test_large_memories_take_the_passage_prior_from_the_index(demo_memory, demo_questions,
+                                                               monkeypatch):
+    """Above the index threshold the dense prior comes from the nearest passages (a scan
+    of 200k passages per query cost more than the walk); rankings and the hits' dense
+    scores are those of the exact path when the candidates cover the prior."""
+    from graphmem.retrieval import snapshot
+
+    qs = [q["question"] for q in demo_questions]
+    exact = demo_memory.search_many(qs, k=5)
+    monkeypatch.setattr(snapshot, "ANN_MIN_ROWS", 1)  # tables "large"; search stays exact
+    via_index = demo_memory.search_many(qs, k=5)
+    for a, b in zip(exact, via_index, strict=True):
+        assert [h.passage_id for h in a] == [h.passage_id for h in b]
+        assert np.allclose([h.dense_score for h in a], [h.dense_score for h in b], atol=1e-5)
+
+
+def test_approximate_neighbours_recall_and_exact_scores(monkeypatch):
+    """The IVF-PQ index behind large tables: recall@10 against an exact scan, exact
+    cosines for what it returns, and rows added after it was built still found."""
+    from graphmem.retrieval import vecindex
+
+    monkeypatch.setattr(vecindex, "ANN_MIN_ROWS", 10_000)
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(200, 384))
+    mat = centers[rng.integers(0, 200, 30_000)] + rng.normal(0, 0.4, (30_000, 384))
+    mat = (mat / np.linalg.norm(mat, axis=1, keepdims=True)).astype(np.float32)
+    near = vecindex.Nearest()
+    q = mat[rng.choice(30_000, 50, replace=False)] + rng.normal(0, 0.02, (50, 384))
+    q = (q / np.linalg.norm(q, axis=1, keepdims=True)).astype(np.float32)
+    rows, scores = near.search(mat[:28_000], q, 10)
+    assert near.ann is not None and near.ann.n == 28_000
+    truth = np.argsort(-(q @ mat[:28_000].T), axis=1)[:, :10]
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(rows, truth, strict=True)])
+    assert recall >= 0.9
+    assert np.allclose(scores, np.take_along_axis(q @ mat.T, rows, axis=1), atol=1e-5)
+    new = mat[29_000:29_001]  # added after the index was built: scanned exactly
+    got, _ = near.search(mat[:29_500], new, 1)
+    assert got[0, 0] == 29_000 and near.ann.n == 28_000

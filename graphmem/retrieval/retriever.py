@@ -114,6 +114,22 @@ def choose_solver(solver: str, g: GraphIndex) -> str:
     return solver
 
 
+def _ann_dense(snap: Snapshot, qv: np.ndarray, n: int) -> np.ndarray:
+    """Dense scores of each query's ``n`` nearest passages by the approximate index (exact
+    cosines, re-ranked), -inf elsewhere: all a truncated prior needs."""
+    rows, scores = snap.passages.nearest(qv, n)
+    dense = np.full((qv.shape[0], len(snap.passages)), -np.inf, dtype=np.float32)
+    np.put_along_axis(dense, rows, scores.astype(np.float32), axis=1)
+    return dense
+
+
+def _cosine(dense: np.ndarray, pmat: np.ndarray, qv: np.ndarray, i: int, j: int) -> float:
+    """A hit's dense score (computed now for a passage the walk found beyond the index's
+    candidates)."""
+    v = float(dense[i, j])
+    return v if np.isfinite(v) else float(pmat[j] @ qv[i])
+
+
 def _entities_seen_by(g: GraphIndex, allowed: np.ndarray) -> np.ndarray:
     """Node mask: entities adjacent to at least one allowed passage (passages: False)."""
     rows = np.repeat(np.arange(g.n_nodes), np.diff(g.indptr))
@@ -194,7 +210,11 @@ class Retriever:
         if not pids or (allowed is not None and not allowed.any()):
             return [[] for _ in queries]
         qv = self.embedder.embed_queries(list(queries))
-        dense = dense_scores(qv, pmat)
+        if snap.passages.uses_ann and recipe.prior_passages and recipe.note_weight <= 0 \
+                and allowed is None:  # a scan of every passage costs more than the walk
+            dense = _ann_dense(snap, qv, max(recipe.prior_passages, k))
+        else:
+            dense = dense_scores(qv, pmat)
         if recipe.note_weight > 0:
             dense = (1.0 - recipe.note_weight) * dense + recipe.note_weight * dense_scores(
                 qv, snap.notes.matrix)
@@ -248,7 +268,7 @@ class Retriever:
                                      seeds[i].entities, [int(j) for j in order], blocked=blocked,
                                      scores=score)
                      if explain else {})
-            out[i] = [Ranked(pids[j], float(mass[j]), float(dense[i, j]),
+            out[i] = [Ranked(pids[j], float(mass[j]), _cosine(dense, pmat, qv, i, j),
                              self._why(g, seeds[i], paths.get(int(j), []),
                                        "graph" if own[j] < 0.5 * mass[j] else "dense prior"))
                       for j in order]
