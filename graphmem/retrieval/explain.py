@@ -44,10 +44,11 @@ def strongest_paths(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray
     cost = -np.log(np.maximum(mass / mass.sum(), 1e-300))
     blocked = np.zeros(n, dtype=np.bool_) if blocked is None else blocked.copy()
     if scores is not None and n > REGION:
-        outside = scores <= 0
-        if n - int(outside.sum()) > REGION:  # ties broken arbitrarily: exactly REGION kept
-            outside[:] = True
-            outside[np.argpartition(scores, n - REGION)[n - REGION:]] = False
+        held = np.flatnonzero(scores > 0)  # a push walk touches few nodes: rank only those
+        if held.size > REGION:  # ties broken arbitrarily: exactly REGION kept
+            held = held[np.argpartition(scores[held], held.size - REGION)[held.size - REGION:]]
+        outside = np.ones(n, dtype=np.bool_)
+        outside[held] = False
         outside[nodes] = False
         outside[np.asarray(targets, dtype=np.int64)] = False
         blocked |= outside
