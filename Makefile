@@ -63,8 +63,8 @@ lint: $(FULL)
 # They need ../shared/data (MuSiQue-100, LoCoMo); the QA one also the 1.5B local model.
 bench: $(FULL)
 	$(PY) -m pip install --quiet --no-deps -e ".[bench-llm]"
-	$(PY) benchmarks/index_musique.py --json benchmarks/results/index_musique.json
-	$(PY) benchmarks/index_offline.py --baseline --json benchmarks/results/index_offline.json
+	$(PY) benchmarks/index_musique.py --int8 --json benchmarks/results/index_musique.json
+	$(PY) benchmarks/index_offline.py --baseline --int8 --json benchmarks/results/index_offline.json
 	$(PY) benchmarks/concurrency.py --json benchmarks/results/concurrency.json
 	$(PY) benchmarks/serve_load.py --json benchmarks/results/serve_load.json
 	$(PY) benchmarks/store_bolt.py --json benchmarks/results/store_bolt.json
@@ -73,9 +73,13 @@ bench: $(FULL)
 	$(PY) benchmarks/qa_local.py --json benchmarks/results/qa_local.json
 	$(PY) benchmarks/startup.py --json benchmarks/results/startup.json
 	$(PY) benchmarks/ppr.py --json benchmarks/results/ppr.json
-	$(PY) benchmarks/scale.py --json benchmarks/results/scale.json
+	$(PY) benchmarks/scale.py --entities 10000 --edges 100000 --json benchmarks/results/scale_100k_edges.json
+	$(PY) benchmarks/scale.py --entities 100000 --edges 1000000 --json benchmarks/results/scale_1m_edges.json
+	$(PY) benchmarks/scale.py --entities 1000000 --edges 10000000 --json benchmarks/results/scale_10m_edges.json
 	$(VENV)/bin/graphmem eval memory --locomo ../shared/data/locomo/locomo_dev2.json \
 	    --json benchmarks/results/memory_locomo.json
+	GRAPHMEM_EMBEDDING_BACKEND=onnx-int8 $(VENV)/bin/graphmem eval memory \
+	    --locomo ../shared/data/locomo/locomo_dev2.json --json benchmarks/results/memory_locomo_int8.json
 
 clean:
 	rm -rf $(VENV) demo_store

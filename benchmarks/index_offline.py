@@ -8,7 +8,8 @@ passages/s, strings embedded per passage, peak RSS of the process, and the share
 in each stage (read+chunk, extract, embed, synonyms, write). With ``--baseline`` the same
 corpus is also indexed with the overlap of extraction and embedding turned off
 (``GRAPHMEM_INDEX_PIPELINE=0``: one stage after the other, as before), and the ratio is
-printed, measured in the same run.
+printed, measured in the same run. With ``--int8`` the whole corpus is also indexed with
+the int8-quantised embedder (``onnx-int8``), and that ratio is printed too.
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ print(json.dumps({"passages": rep.passages_indexed, "seconds": round(wall, 1),
 """
 
 
-def run(n: int, pipeline: bool) -> dict:
+def run(n: int, pipeline: bool, backend: str = "auto") -> dict:
     work = Path(tempfile.mkdtemp(prefix="graphmem-idx-"))
-    env = {**os.environ, "HF_HUB_OFFLINE": "1",
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "GRAPHMEM_EMBEDDING_BACKEND": backend,
            "GRAPHMEM_INDEX_PIPELINE": "1" if pipeline else "0"}
     out = subprocess.run([sys.executable, "-c", CHILD, str(MUSIQUE / "corpus.json"), str(n),
                           str(work / "store")], env=env, capture_output=True, text=True,
@@ -56,6 +57,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--json", dest="out")
     ap.add_argument("--baseline", action="store_true")
+    ap.add_argument("--int8", action="store_true",
+                    help="also index everything with the int8 embedder (onnx-int8)")
     args = ap.parse_args()
     require(MUSIQUE / "corpus.json")
     res = {"first_500": run(500, True), "all_1890": run(1890, True)}
@@ -65,6 +68,10 @@ def main() -> None:
         res["all_1890_sequential"] = run(1890, False)
         res["speedup_vs_sequential"] = round(res["all_1890"]["passages_per_s"] /
                                              res["all_1890_sequential"]["passages_per_s"], 2)
+    if args.int8:
+        res["all_1890_int8"] = run(1890, True, "onnx-int8")
+        res["speedup_int8"] = round(res["all_1890_int8"]["passages_per_s"] /
+                                    res["all_1890"]["passages_per_s"], 2)
     print(json.dumps(res, indent=2))  # noqa: T201
     write_json(args.out, res)
 
