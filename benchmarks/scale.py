@@ -193,6 +193,7 @@ def main() -> None:
                 "m.snapshots.cache.save(m.snapshot())\nm.snapshot().graph()\n"
                 "m.snapshots.cache.save_graph(m.snapshot())\n"
                 "m.snapshot().entities.nearest(m.snapshot().entities.matrix[:1], 1)\n"
+                "m.snapshot().passages.nearest(m.snapshot().passages.matrix[:1], 1)\n"
                 "m.snapshots.cache.save_indexes(m.snapshot())\n")
         subprocess.run([sys.executable, "-c", prep, str(path)], env=env, check=True)
     res["build_s"] = round(time.perf_counter() - t0, 1)

@@ -42,41 +42,48 @@ def strongest_paths(indptr: np.ndarray, indices: np.ndarray, weights: np.ndarray
     nodes = np.array(list(seeds), dtype=np.int64)
     mass = np.array([seeds[s] for s in seeds], dtype=np.float64)
     cost = -np.log(np.maximum(mass / mass.sum(), 1e-300))
-    blocked = np.zeros(n, dtype=np.bool_) if blocked is None else blocked.copy()
+    target_arr = np.asarray(targets, dtype=np.int64)
     if scores is not None and n > REGION:
         held = np.flatnonzero(scores > 0)  # a push walk touches few nodes: rank only those
         if held.size > REGION:  # ties broken arbitrarily: exactly REGION kept
             held = held[np.argpartition(scores[held], held.size - REGION)[held.size - REGION:]]
-        outside = np.ones(n, dtype=np.bool_)
-        outside[held] = False
-        outside[nodes] = False
-        outside[np.asarray(targets, dtype=np.int64)] = False
-        blocked |= outside
-    args = (indptr, indices, weights, strength, nodes, cost, np.array(targets, dtype=np.int64),
-            max_hops, max_pops, np.ascontiguousarray(blocked, dtype=np.bool_))
+        if blocked is not None:
+            held = held[~blocked[held]]
+        members = np.unique(np.concatenate([held, nodes, target_arr]))
+    else:
+        members = np.arange(n, dtype=np.int64) if blocked is None else np.unique(
+            np.concatenate([np.flatnonzero(~blocked), nodes, target_arr]))
+    local = np.full(n, -1, dtype=np.int32)
+    local[members] = np.arange(members.shape[0], dtype=np.int32)
+    args = (indptr, indices, weights, strength, local, members, nodes, cost, target_arr,
+            max_hops, max_pops)
     if use_numba(int(indptr[-1])):
         from graphmem.retrieval.kernels import dijkstra
 
         dist_a, prev_a = dijkstra(*args)
-        reached = {t for t in targets if np.isfinite(dist_a[t])}
-        prev = prev_a.__getitem__
+        reached = {t for t in targets if np.isfinite(dist_a[local[t]])}
+
+        def prev(u: int) -> int:
+            return int(prev_a[local[u]])
     else:
         dist, back = _dijkstra_py(*args)
         reached = {t for t in targets if t in dist}
-        prev = lambda u: back.get(u, -1)  # noqa: E731
+
+        def prev(u: int) -> int:
+            return back.get(u, -1)
     out: dict[int, list[int]] = {}
     for t in targets:
         if t not in reached:
             continue
         path = [t]
         while prev(path[-1]) >= 0 and len(path) < max_hops + 2:
-            path.append(int(prev(path[-1])))
+            path.append(prev(path[-1]))
         out[t] = path[::-1]
     return out
 
 
-def _dijkstra_py(indptr, indices, weights, strength, seeds, seed_cost, targets, max_hops,
-                 max_pops, blocked) -> tuple[dict[int, float], dict[int, int]]:
+def _dijkstra_py(indptr, indices, weights, strength, local, members, seeds, seed_cost,
+                 targets, max_hops, max_pops) -> tuple[dict[int, float], dict[int, int]]:
     """``kernels.dijkstra`` in plain Python over dictionaries (for processes that have not
     loaded numba; see ``ppr.use_numba``): the same costs, order and limits."""
     dist: dict[int, float] = {}
@@ -100,7 +107,7 @@ def _dijkstra_py(indptr, indices, weights, strength, seeds, seed_cost, targets, 
             continue
         lo, hi = int(indptr[u]), int(indptr[u + 1])
         for v, w in zip(indices[lo:hi].tolist(), weights[lo:hi].tolist(), strict=True):
-            if w <= 0 or v in done or blocked[v]:
+            if w <= 0 or v in done or local[v] < 0:
                 continue
             nd = d - float(np.log(w / su))
             if nd < dist.get(v, np.inf):

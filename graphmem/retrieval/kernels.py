@@ -172,44 +172,50 @@ def push_many(indptr, indices, weights, strength, seed_ptr, seed_nodes, seed_w, 
 
 
 @njit(cache=True)
-def dijkstra(indptr, indices, weights, strength, seeds, seed_cost, targets, max_hops,
-              max_pops, blocked):  # pragma: no cover - jit
-    n = indptr.shape[0] - 1
-    dist = np.full(n, np.inf)
-    hops = np.zeros(n, dtype=np.int64)
-    prev = np.full(n, -1, dtype=np.int64)
-    is_target = np.zeros(n, dtype=np.bool_)
+def dijkstra(indptr, indices, weights, strength, local, members, seeds, seed_cost, targets,
+             max_hops, max_pops):  # pragma: no cover - jit
+    """Most probable paths inside a region: ``local[u]`` is u's place in ``members`` (-1:
+    never entered). Scratch arrays are sized to the region, not the graph (at 786k nodes
+    five graph-sized arrays cost a query more than the search itself). Returns the cost
+    and the predecessor (a node number, -1 for none) of every member."""
+    m = members.shape[0]
+    dist = np.full(m, np.inf)
+    hops = np.zeros(m, dtype=np.int64)
+    prev = np.full(m, -1, dtype=np.int64)
+    is_target = np.zeros(m, dtype=np.bool_)
     for t in targets:
-        is_target[t] = True
+        if local[t] >= 0:
+            is_target[local[t]] = True
     remaining = targets.shape[0]
     heap = [(0.0, np.int64(0))]
     heap.pop()
     for i in range(seeds.shape[0]):
-        s = seeds[i]
-        if seed_cost[i] < dist[s]:
+        s = local[seeds[i]]
+        if s >= 0 and seed_cost[i] < dist[s]:
             dist[s] = seed_cost[i]
             heapq.heappush(heap, (seed_cost[i], np.int64(s)))
-    done = np.zeros(n, dtype=np.bool_)
+    done = np.zeros(m, dtype=np.bool_)
     pops = 0
     while len(heap) > 0 and remaining > 0 and pops < max_pops:
-        d, u = heapq.heappop(heap)
-        if done[u]:
+        d, lu = heapq.heappop(heap)
+        if done[lu]:
             continue
-        done[u] = True
+        done[lu] = True
         pops += 1
-        if is_target[u]:
+        if is_target[lu]:
             remaining -= 1
-        if hops[u] >= max_hops or strength[u] <= 0:
+        u = members[lu]
+        if hops[lu] >= max_hops or strength[u] <= 0:
             continue
         for k in range(indptr[u], indptr[u + 1]):
-            v = np.int64(indices[k])
+            lv = np.int64(local[indices[k]])
             w = weights[k]
-            if w <= 0 or done[v] or blocked[v]:
+            if lv < 0 or w <= 0 or done[lv]:
                 continue
             nd = d - np.log(w / strength[u])
-            if nd < dist[v]:
-                dist[v] = nd
-                prev[v] = u
-                hops[v] = hops[u] + 1
-                heapq.heappush(heap, (nd, v))
+            if nd < dist[lv]:
+                dist[lv] = nd
+                prev[lv] = u
+                hops[lv] = hops[lu] + 1
+                heapq.heappush(heap, (nd, lv))
     return dist, prev

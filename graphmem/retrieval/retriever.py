@@ -247,9 +247,8 @@ class Retriever:
             return out
         d = damping if damping is not None else recipe.damping
         solver = choose_solver(self.solver or recipe.solver, g)
-        resets = np.zeros((g.n_nodes, len(walk)))
-        for col, i in enumerate(walk):
-            resets[:, col] = self._reset(g, seeds[i], dense[i], recipe, recipe.prior_passages)
+        resets = [self._reset(g, seeds[i], dense[i], recipe, recipe.prior_passages)
+                  for i in walk]  # one contiguous vector per walk
         walked: dict[int, np.ndarray] = {}
         blocked = None
         if allowed is not None:
@@ -263,7 +262,7 @@ class Retriever:
             if allowed is not None:
                 mass[~allowed] = -1.0
             order = [j for j in top_k(mass, k) if mass[j] >= 0]
-            own = (1.0 - d) * resets[:g.n_passages, col] / max(resets[:, col].sum(), 1e-300)
+            own = (1.0 - d) * resets[col][:g.n_passages] / max(resets[col].sum(), 1e-300)
             paths = (strongest_paths(g.indptr, g.indices, g.weights, g.strength,
                                      seeds[i].entities, [int(j) for j in order], blocked=blocked,
                                      scores=score)
@@ -276,7 +275,7 @@ class Retriever:
             kept.extend((walked.get(i), s) for i, s in enumerate(seeds))
         return out
 
-    def _walk(self, g: GraphIndex, resets: np.ndarray, solver: str, damping: float,
+    def _walk(self, g: GraphIndex, resets: list[np.ndarray], solver: str, damping: float,
               recipe: Recipe, chunk: int = 8):
         """Yield (column, PPR mass of every node) per reset column.
 
@@ -284,14 +283,16 @@ class Retriever:
         an (all nodes x all queries) array; the power iteration is one batched solve.
         """
         if solver != "push":
-            scores = ppr_many(g.transition, resets, damping, self.tol, self.max_iter)
-            for col in range(resets.shape[1]):
+            scores = ppr_many(g.transition, np.column_stack(resets), damping, self.tol,
+                              self.max_iter)
+            for col in range(len(resets)):
                 yield col, scores[:, col]
             return
-        for start in range(0, resets.shape[1], chunk):
-            cols = range(start, min(start + chunk, resets.shape[1]))
-            sparse = [{int(n): float(resets[n, c]) for n in np.flatnonzero(resets[:, c])}
-                      for c in cols]  # local: only the seeds' neighbourhood is touched
+        for start in range(0, len(resets), chunk):
+            cols = range(start, min(start + chunk, len(resets)))
+            # local: only the seeds' neighbourhood is touched
+            sparse = [dict(zip(nz.tolist(), resets[c][nz].tolist(), strict=True))
+                      for c in cols for nz in [np.flatnonzero(resets[c])]]
             scores = push_many(g.indptr, g.indices, g.weights, g.strength, sparse, damping,
                                recipe.push_eps)
             for j, c in enumerate(cols):
