@@ -73,6 +73,7 @@ bench: $(FULL)
 	$(PY) benchmarks/qa_local.py --json benchmarks/results/qa_local.json
 	$(PY) benchmarks/startup.py --json benchmarks/results/startup.json
 	$(PY) benchmarks/ppr.py --json benchmarks/results/ppr.json
+	$(PY) benchmarks/ann_recall.py --json benchmarks/results/ann_recall.json
 	$(PY) benchmarks/scale.py --entities 10000 --edges 100000 --json benchmarks/results/scale_100k_edges.json
 	$(PY) benchmarks/scale.py --entities 100000 --edges 1000000 --json benchmarks/results/scale_1m_edges.json
 	$(PY) benchmarks/scale.py --entities 1000000 --edges 10000000 --json benchmarks/results/scale_10m_edges.json
