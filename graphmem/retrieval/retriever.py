@@ -3,10 +3,12 @@
 The flow for a batch of queries (see ``recipes.py`` for what each recipe chooses):
 
 1. embed the queries and the entity-naming spans of each query in one model call;
-2. score every passage densely (one matrix product);
+2. score every passage densely (one matrix product; from 200k passages, only the
+   prior's nearest passages, from the vector index);
 3. seed entities: spans linked to entity nodes, else the entities of the top facts;
 4. restart vector = entity seeds + passages weighted by their dense score;
-5. one batched PPR over the whole graph for every query that has seeds;
+5. one batched PPR over the whole graph for every query that has seeds (or, with
+   ``push``, a local walk a few queries at a time);
 6. rank passages by PPR mass; queries with no seed at all fall back to dense ranking;
 7. explain each hit: its seeds and the most probable path from one of them.
 """
@@ -23,7 +25,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from graphmem.embeddings import Embedder
-from graphmem.retrieval.dense import dense_scores, top_k
+from graphmem.retrieval.dense import dense_scores, indexed_scores, score_of, top_k
 from graphmem.retrieval.explain import strongest_paths
 from graphmem.retrieval.graph import GraphIndex
 from graphmem.retrieval.linking import query_spans, verbatim_names
@@ -114,22 +116,6 @@ def choose_solver(solver: str, g: GraphIndex) -> str:
     return solver
 
 
-def _ann_dense(snap: Snapshot, qv: np.ndarray, n: int) -> np.ndarray:
-    """Dense scores of each query's ``n`` nearest passages by the approximate index (exact
-    cosines, re-ranked), -inf elsewhere: all a truncated prior needs."""
-    rows, scores = snap.passages.nearest(qv, n)
-    dense = np.full((qv.shape[0], len(snap.passages)), -np.inf, dtype=np.float32)
-    np.put_along_axis(dense, rows, scores.astype(np.float32), axis=1)
-    return dense
-
-
-def _cosine(dense: np.ndarray, pmat: np.ndarray, qv: np.ndarray, i: int, j: int) -> float:
-    """A hit's dense score (computed now for a passage the walk found beyond the index's
-    candidates)."""
-    v = float(dense[i, j])
-    return v if np.isfinite(v) else float(pmat[j] @ qv[i])
-
-
 def _entities_seen_by(g: GraphIndex, allowed: np.ndarray) -> np.ndarray:
     """Node mask: entities adjacent to at least one allowed passage (passages: False)."""
     rows = np.repeat(np.arange(g.n_nodes), np.diff(g.indptr))
@@ -212,7 +198,7 @@ class Retriever:
         qv = self.embedder.embed_queries(list(queries))
         if snap.passages.uses_ann and recipe.prior_passages and recipe.note_weight <= 0 \
                 and allowed is None:  # a scan of every passage costs more than the walk
-            dense = _ann_dense(snap, qv, max(recipe.prior_passages, k))
+            dense = indexed_scores(snap.passages, qv, max(recipe.prior_passages, k))
         else:
             dense = dense_scores(qv, pmat)
         if recipe.note_weight > 0:
@@ -267,7 +253,7 @@ class Retriever:
                                      seeds[i].entities, [int(j) for j in order], blocked=blocked,
                                      scores=score)
                      if explain else {})
-            out[i] = [Ranked(pids[j], float(mass[j]), _cosine(dense, pmat, qv, i, j),
+            out[i] = [Ranked(pids[j], float(mass[j]), score_of(dense, pmat, qv, i, j),
                              self._why(g, seeds[i], paths.get(int(j), []),
                                        "graph" if own[j] < 0.5 * mass[j] else "dense prior"))
                       for j in order]
