@@ -106,17 +106,14 @@ def main() -> None:
 
 
 def recall(store: Path, backend: str) -> dict[str, float]:
-    """MuSiQue-100 R@2/5/10 (percent) of the default recipe on a built store."""
-    from graphmem.eval.metrics import mean_recall
-    from graphmem.eval.retrieval import gold_documents, load_questions, to_documents
+    """MuSiQue-100 R@2/5/10 (percent) of the default recipe on a built store, as
+    ``graphmem eval retrieval`` measures it."""
+    from graphmem.eval.retrieval import evaluate_retrieval, load_questions
 
     qs = load_questions(require(MUSIQUE / "questions.json"))
     with Memory(store, embedding_backend=backend) as mem:
-        hits = mem.search_many([q["question"] for q in qs], k=10)
-        ranks = [to_documents(mem, [h.passage_id for h in hs]) for hs in hits]
-    got = mean_recall(ranks, [gold_documents(q) for q in qs], (2, 5, 10))
-    return {k: round(100 * v, 2) for k, v in got.items()}
-
+        got = evaluate_retrieval(mem, qs, corpus=None)["recall"]
+    return {k: round(100 * got[k], 2) for k in ("R@2", "R@5", "R@10")}
 
 if __name__ == "__main__":
     main()
